@@ -1,0 +1,103 @@
+// iptables-save / iptables-restore text: render a ruleset, parse one back, and the normalisation
+// kube-proxy's own tests apply before comparing dumps (proxier_test.go sortIPTablesRules).
+
+import type { Topology } from '../types.ts';
+import { builtinChains, kubeProxyRules, type Chain, type KubeProxyParams, type KubeProxyServicePort, type Ruleset, type TableName } from './kubeProxyIptables.ts';
+
+const TABLE_ORDER: TableName[] = ['filter', 'nat'];
+
+export function renderRuleset(rs: Ruleset, opts: { builtins: boolean }): string {
+  const out: string[] = [];
+  for (const t of TABLE_ORDER) {
+    const chains = rs.tables[t].filter((c) => opts.builtins || !builtinChains[t].includes(c.name));
+    out.push(`*${t}`);
+    for (const c of chains) out.push(`:${c.name} ${builtinChains[t].includes(c.name) ? 'ACCEPT' : '-'} [0:0]`);
+    for (const c of chains) for (const r of c.rules) out.push(`-A ${c.name} ${r}`);
+    out.push('COMMIT');
+  }
+  return out.join('\n') + '\n';
+}
+
+/** Parse iptables-save / restore text into tables of chains with ordered rules. */
+export function parseIptablesSave(text: string): Ruleset {
+  const tables: Record<TableName, Chain[]> = { filter: [], nat: [] };
+  let current: Chain[] | undefined;
+  const find = (name: string) => {
+    let c = current!.find((x) => x.name === name);
+    if (!c) current!.push((c = { name, rules: [] }));
+    return c;
+  };
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    if (line.startsWith('*')) {
+      const t = line.slice(1).trim();
+      current = t === 'filter' || t === 'nat' ? tables[t] : [];
+    } else if (line === 'COMMIT') current = undefined;
+    else if (current && line.startsWith(':')) find(line.slice(1).split(/\s+/)[0]!);
+    else if (current && line.startsWith('-A ')) {
+      const m = /^-A\s+(\S+)\s*(.*)$/.exec(line)!;
+      find(m[1]!).rules.push(m[2]!);
+    }
+  }
+  return { tables };
+}
+
+/**
+ * kube-proxy's test normalisation: tables by name; KUBE-NODEPORTS, then KUBE-SERVICES, then the
+ * other KUBE-* chains alphabetically, then other chains; rules of KUBE-SERVICES and KUBE-NODEPORTS
+ * stably sorted by the service name in their comment, the "must be the last rule" jump kept last.
+ */
+export function normalizeKubeProxyDump(text: string): string {
+  const rs = parseIptablesSave(text);
+  const rank = (n: string) => (n === 'KUBE-NODEPORTS' ? '0' : n === 'KUBE-SERVICES' ? '1' : n.startsWith('KUBE-') ? '2' + n : '3' + n);
+  const svcName = (rule: string) => /--comment "?([^" ]+)/.exec(rule)?.[1] ?? '';
+  const out: Ruleset = { tables: { filter: [], nat: [] } };
+  for (const t of TABLE_ORDER) {
+    out.tables[t] = [...rs.tables[t]]
+      .sort((a, b) => (rank(a.name) < rank(b.name) ? -1 : rank(a.name) > rank(b.name) ? 1 : 0))
+      .map((c) => {
+        if (c.name !== 'KUBE-SERVICES' && c.name !== 'KUBE-NODEPORTS') return c;
+        const last = c.rules.filter((r) => r.includes('this must be the last rule'));
+        const rest = c.rules.filter((r) => !r.includes('this must be the last rule'));
+        const sorted = rest.map((r, i) => ({ r, i })).sort((a, b) => (svcName(a.r) < svcName(b.r) ? -1 : svcName(a.r) > svcName(b.r) ? 1 : a.i - b.i));
+        return { name: c.name, rules: [...sorted.map((x) => x.r), ...last] };
+      });
+  }
+  return renderRuleset(out, { builtins: true });
+}
+
+/** kube-proxy's view of the cluster's Services: one entry per Service port with a ClusterIP. */
+export function servicePortsOf(t: Topology): KubeProxyServicePort[] {
+  const out: KubeProxyServicePort[] = [];
+  for (const s of t.services) {
+    if (s.clusterIP === 'None') continue; // headless: no ClusterIP, no rules
+    for (const p of s.ports) {
+      out.push({
+        namespace: s.namespace,
+        name: s.name,
+        portName: p.name,
+        clusterIP: s.clusterIP,
+        port: p.port,
+        protocol: p.protocol,
+        endpoints: s.endpoints.filter((e) => e.portName === p.name && e.ready).map((e) => ({ ip: e.ip, port: e.port })),
+      });
+    }
+  }
+  // kube-proxy walks a map; we write Services in name order, the order its tests normalise to.
+  return out.sort((a, b) => (`${a.namespace}/${a.name}:${a.portName}` < `${b.namespace}/${b.name}:${b.portName}` ? -1 : 1));
+}
+
+export function kubeProxyParamsFor(t: Topology, nodeName: string): KubeProxyParams {
+  return { nodeName, clusterCIDR: t.settings.podCIDR, masqueradeBit: t.settings.kubeProxy.masqueradeBit, nfacct: true };
+}
+
+export function nodeRuleset(t: Topology, nodeName: string): Ruleset {
+  return kubeProxyRules(servicePortsOf(t), kubeProxyParamsFor(t, nodeName));
+}
+
+/** The node's filter and nat tables as kube-proxy leaves them (iptables-restore format). */
+export function iptablesSave(t: Topology, nodeName: string): string {
+  if (!t.nodes.some((n) => n.name === nodeName)) throw new Error(`no node ${nodeName}`);
+  return `# kube-proxy (iptables mode) rules on ${nodeName}, as kube-proxy writes them (iptables-restore input)\n` + renderRuleset(nodeRuleset(t, nodeName), { builtins: true });
+}

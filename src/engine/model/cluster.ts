@@ -1,0 +1,397 @@
+// Manifests + defaults → the cluster: nodes with their network setup, scheduled pods with IPs,
+// Services with ClusterIPs and endpoints, and the flows to trace.
+
+import type { ClusterSettings, Diagnostic, EndpointInfo, FlowSpec, NodeInfo, PodInfo, ServiceInfo, ServicePortInfo, Topology } from '../types.ts';
+import { ids } from '../ids.ts';
+import { flannelDefaults, flannelInterfaces, flannelNodeTables, nodeEth0 } from '../dataplane/flannel.ts';
+import { fnv1a32 } from '../util/hash.ts';
+import { cidrContains, formatIPv4, hostIn, parseCidr, parseIPv4, subnet } from '../util/ipv4.ts';
+import { hostVethName, macFor } from './names.ts';
+import { DocReader, knownKinds, readMeta, type Obj, type ObjectMeta } from './objects.ts';
+import { expandWorkload, fmtLabels, type PodSpecIn, type Toleration } from './workloads.ts';
+import { parseYaml } from './yaml.ts';
+
+export const defaultSettings: ClusterSettings = {
+  podCIDR: '10.244.0.0/16',
+  serviceCIDR: '10.96.0.0/12',
+  nodeNetwork: '192.168.1.0/24',
+  dnsIP: '10.96.0.10',
+  clusterDomain: 'cluster.local',
+  cni: { plugin: 'flannel', backend: 'vxlan', ...flannelDefaults },
+  kubeProxy: { mode: 'iptables', masqueradeBit: 14 },
+};
+
+export interface ClusterModel {
+  topology: Topology;
+  flows: FlowSpec[];
+  diagnostics: Diagnostic[];
+  failed: boolean;
+}
+
+interface NodeIn {
+  name: string;
+  ip?: string;
+  podCIDR?: string;
+  labels: Record<string, string>;
+  taints: { key: string; value?: string; effect: string }[];
+  source?: NodeInfo['source'];
+}
+
+interface ServiceIn {
+  meta: ObjectMeta;
+  r: DocReader;
+  clusterIP?: string;
+  headless: boolean;
+  selector?: Record<string, string>;
+  ports: (ServicePortInfo & { raw: Obj })[];
+}
+
+interface FlowIn {
+  meta: ObjectMeta;
+  r: DocReader;
+  from?: string;
+  to?: string;
+}
+
+export function buildCluster(text: string): ClusterModel {
+  const diagnostics: Diagnostic[] = [];
+  const parsed = parseYaml(text);
+  if (parsed.error) {
+    const e = parsed.error;
+    diagnostics.push({ code: 'PP001', severity: 'error', message: `YAML syntax error: ${e.message}`, doc: e.doc, line: e.line, col: e.col });
+  }
+
+  const settings = defaultSettings;
+  const namespaces = new Set<string>(['default', 'kube-system']);
+  const declaredNamespaces = new Set<string>(['default', 'kube-system']);
+  const nodesIn: NodeIn[] = [];
+  const podsIn: PodSpecIn[] = [];
+  const servicesIn: ServiceIn[] = [];
+  const flowsIn: FlowIn[] = [];
+  const seen = new Map<string, ObjectMeta>();
+  const nsUses: { ns: string; r: DocReader; meta: ObjectMeta }[] = [];
+
+  for (const d of parsed.docs) {
+    const r = new DocReader(parsed, d.index, diagnostics);
+    const meta = readMeta(r, d.value);
+    if (!meta) continue;
+    const known = knownKinds[meta.kind];
+    if (!known) {
+      r.report('PP004', 'info', `${meta.kind} is not modelled yet; podpath ignores it for now.`, meta.raw, 'kind');
+      continue;
+    }
+    if (known.removed?.includes(meta.apiVersion)) {
+      r.report('PP005', 'warning', `${meta.apiVersion} ${meta.kind} was removed from Kubernetes; use apiVersion: ${known.current}. podpath reads it as ${known.current}.`, meta.raw, 'apiVersion');
+    } else if (meta.apiVersion !== known.current) {
+      r.report('PP013', 'error', `${meta.kind} has apiVersion ${meta.apiVersion}; expected ${known.current}.`, meta.raw, 'apiVersion');
+      continue;
+    }
+    const clusterScoped = meta.kind === 'Namespace' || meta.kind === 'Node';
+    const key = `${meta.kind}/${clusterScoped ? '' : meta.namespace + '/'}${meta.name}`;
+    if (seen.has(key)) {
+      r.report('PP008', 'error', `${meta.kind} ${clusterScoped ? '' : meta.namespace + '/'}${meta.name} is defined twice; the later one is ignored.`, meta.raw, 'metadata');
+      continue;
+    }
+    seen.set(key, meta);
+    if (!clusterScoped) nsUses.push({ ns: meta.namespace, r, meta });
+
+    switch (meta.kind) {
+      case 'Namespace':
+        declaredNamespaces.add(meta.name);
+        namespaces.add(meta.name);
+        break;
+      case 'Node':
+        nodesIn.push(readNode(r, meta));
+        break;
+      case 'Service':
+        servicesIn.push(readService(r, meta));
+        break;
+      case 'Flow':
+        flowsIn.push(readFlow(r, meta));
+        break;
+      default:
+        podsIn.push(...expandWorkload(r, meta));
+    }
+  }
+
+  for (const u of nsUses) {
+    if (!declaredNamespaces.has(u.ns)) {
+      declaredNamespaces.add(u.ns);
+      u.r.report('PP009', 'warning', `Namespace "${u.ns}" is not declared in this text; it is assumed to exist (kubectl would refuse to create ${u.meta.kind} ${u.meta.name} until it does).`, u.meta.raw.metadata ?? u.meta.raw);
+    }
+    namespaces.add(u.ns);
+  }
+
+  const nodes = buildNodes(nodesIn, settings, diagnostics);
+  placePods(podsIn, nodes, settings, diagnostics);
+  const services = buildServices(servicesIn, nodes, settings);
+  const topology: Topology = { settings, nodes, services, namespaces: [...namespaces].sort() };
+  const flows = buildFlows(flowsIn, topology);
+  return { topology, flows, diagnostics, failed: parsed.error !== undefined };
+}
+
+function readNode(r: DocReader, meta: ObjectMeta): NodeIn {
+  const spec = r.map(meta.raw, 'spec');
+  const status = r.map(meta.raw, 'status');
+  let ip: string | undefined;
+  for (const a of status ? r.list(status, 'addresses') : []) {
+    const ao = a as Obj;
+    if (ao && r.str(ao, 'type') === 'InternalIP') {
+      const v = r.str(ao, 'address');
+      if (v && parseIPv4(v) !== undefined) ip = v;
+      else r.report('PP013', 'error', `InternalIP "${v}" is not an IPv4 address.`, ao, 'address');
+    }
+  }
+  const podCIDR = spec ? r.str(spec, 'podCIDR') : undefined;
+  if (podCIDR && !parseCidr(podCIDR)) r.report('PP013', 'error', `spec.podCIDR "${podCIDR}" is not an IPv4 CIDR.`, spec, 'podCIDR');
+  const taints: NodeIn['taints'] = [];
+  for (const t of spec ? r.list(spec, 'taints') : []) {
+    const to = t as Obj;
+    const key = to && r.str(to, 'key');
+    if (key) taints.push({ key, value: r.str(to, 'value'), effect: r.str(to, 'effect') ?? 'NoSchedule' });
+  }
+  return { name: meta.name, ip, podCIDR: podCIDR && parseCidr(podCIDR) ? podCIDR : undefined, labels: meta.labels, taints, source: meta.source };
+}
+
+function readService(r: DocReader, meta: ObjectMeta): ServiceIn {
+  const spec = r.map(meta.raw, 'spec') ?? {};
+  const type = r.str(spec, 'type') ?? 'ClusterIP';
+  if (type !== 'ClusterIP') {
+    r.report('PP004', 'info', `Service type ${type} is shown through its ClusterIP only for now; NodePort and LoadBalancer paths come later.`, spec, 'type');
+  }
+  const clusterIP = r.str(spec, 'clusterIP');
+  const selector = spec.selector === undefined ? undefined : r.strings(spec, 'selector');
+  const ports: ServiceIn['ports'] = [];
+  const list = r.list(spec, 'ports');
+  for (const p of list) {
+    if (!p || typeof p !== 'object') continue;
+    const po = p as Obj;
+    const port = r.int(po, 'port', 1, 65535);
+    if (port === undefined) {
+      if (po.port === undefined) r.report('PP003', 'error', 'A Service port needs "port".', po);
+      continue;
+    }
+    const tp = po.targetPort;
+    const targetPort = typeof tp === 'string' ? tp : r.int(po, 'targetPort', 1, 65535) ?? port;
+    const name = r.str(po, 'name') ?? '';
+    if (list.length > 1 && !name) r.report('PP003', 'error', 'When a Service has several ports, each needs a name.', po);
+    ports.push({ name, port, targetPort, protocol: r.protocol(po), raw: po });
+  }
+  if (ports.length === 0 && clusterIP !== 'None') r.report('PP003', 'error', `Service ${meta.name} needs at least one port.`, spec);
+  return { meta, r, clusterIP: clusterIP === 'None' ? undefined : clusterIP, headless: clusterIP === 'None', selector, ports };
+}
+
+function readFlow(r: DocReader, meta: ObjectMeta): FlowIn {
+  const spec = r.map(meta.raw, 'spec') ?? {};
+  return { meta, r, from: r.str(spec, 'from'), to: r.str(spec, 'to') };
+}
+
+function buildNodes(nodesIn: NodeIn[], s: ClusterSettings, out: Diagnostic[]): NodeInfo[] {
+  // Default: a kubeadm-like cluster of three nodes, node-1 the tainted control plane.
+  const list: NodeIn[] = nodesIn.length
+    ? nodesIn
+    : ['node-1', 'node-2', 'node-3'].map((name, i): NodeIn => ({
+        name,
+        labels: i === 0 ? { 'node-role.kubernetes.io/control-plane': '' } : ({} as Record<string, string>),
+        taints: i === 0 ? [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }] : [],
+      }));
+  const net = parseCidr(s.nodeNetwork)!;
+  const podNet = parseCidr(s.podCIDR)!;
+  const usedIPs = new Set(list.map((n) => n.ip).filter(Boolean));
+  const usedCIDRs = new Set(list.map((n) => n.podCIDR).filter(Boolean));
+  let nextHost = 11;
+  let nextSubnet = 0;
+  const addressed = list.map((n) => {
+    let ip = n.ip;
+    while (!ip) {
+      const cand = hostIn(net, nextHost++);
+      if (!usedIPs.has(cand)) ip = cand;
+    }
+    // kube-controller-manager's range allocator hands out the pod CIDR's /24s in order.
+    let podCIDR = n.podCIDR;
+    while (!podCIDR) {
+      const c = subnet(podNet, 24, nextSubnet++);
+      const cand = `${formatIPv4(c.base)}/24`;
+      if (!usedCIDRs.has(cand)) podCIDR = cand;
+    }
+    if (n.ip && !cidrContains(net, parseIPv4(n.ip)!)) {
+      out.push({ code: 'PP013', severity: 'warning', message: `Node ${n.name}'s InternalIP ${n.ip} is outside the node network ${s.nodeNetwork}.`, ...(n.source ?? { doc: 0, line: 1, col: 1 }) });
+    }
+    return { n, addr: { name: n.name, ip, podCIDR } };
+  });
+  const all = addressed.map(({ addr }) => ({ node: addr, vtepMac: macFor(`vtep:${addr.name}`), eth0Mac: macFor(`eth0:${addr.name}`) }));
+  const gateway = hostIn(net, 1);
+  return addressed.map(({ n, addr }) => {
+    const tables = flannelNodeTables(addr, all, s, s.nodeNetwork, gateway);
+    const roles = Object.keys(n.labels)
+      .filter((k) => k.startsWith('node-role.kubernetes.io/'))
+      .map((k) => k.slice('node-role.kubernetes.io/'.length));
+    return {
+      id: ids.node(n.name),
+      name: n.name,
+      ip: addr.ip,
+      podCIDR: addr.podCIDR,
+      roles,
+      taints: n.taints.map((t) => `${t.key}${t.value ? '=' + t.value : ''}:${t.effect}`),
+      interfaces: [nodeEth0(addr, net.bits), ...flannelInterfaces(addr, s)],
+      ...tables,
+      pods: [],
+      source: n.source,
+    };
+  });
+}
+
+function tolerates(tols: Toleration[], taint: string): boolean {
+  const [kv, effect] = taint.split(':');
+  const [key, value] = (kv ?? '').split('=');
+  return tols.some(
+    (t) =>
+      (t.key === undefined ? t.operator === 'Exists' : t.key === key) &&
+      (t.operator === 'Exists' || (t.value ?? '') === (value ?? '')) &&
+      (!t.effect || t.effect === effect),
+  );
+}
+
+function placePods(podsIn: PodSpecIn[], nodes: NodeInfo[], s: ClusterSettings, out: Diagnostic[]) {
+  const eligible = (p: PodSpecIn) => nodes.filter((n) => n.taints.every((t) => t.endsWith(':PreferNoSchedule') || tolerates(p.tolerations, t)));
+  const place = (p: PodSpecIn, node: NodeInfo, name: string) => {
+    // host-local IPAM hands out the node's pod subnet in order; .1 is cni0, the gateway.
+    const ip = hostIn(parseCidr(node.podCIDR)!, node.pods.length + 2);
+    const id = `${p.namespace}/${name}`;
+    const vethName = hostVethName(id);
+    const pod: PodInfo = {
+      id,
+      namespace: p.namespace,
+      name,
+      node: node.name,
+      ip,
+      mac: macFor(`pod:${id}`),
+      labels: p.labels,
+      containers: p.containers,
+      owner: p.owner,
+      hostVeth: { id: ids.nodeIf(node.name, vethName), name: vethName, kind: 'veth', mac: macFor(`veth:${id}`), mtu: s.cni.mtu },
+      eth0: { id: ids.podEth0(id), name: 'eth0', kind: 'veth', address: `${ip}/24`, mac: macFor(`pod:${id}`), mtu: s.cni.mtu },
+      source: p.source,
+    };
+    node.pods.push(pod);
+  };
+  for (const p of podsIn) {
+    const candidates = eligible(p);
+    if (p.perNode) {
+      for (const n of candidates) place(p, n, `${p.name}-${fnv1a32(n.name).toString(36).slice(0, 5)}`);
+      continue;
+    }
+    if (p.nodeName) {
+      const n = nodes.find((x) => x.name === p.nodeName);
+      if (n) place(p, n, p.name);
+      else out.push({ code: 'PP011', severity: 'error', message: `Pod ${p.namespace}/${p.name} asks for node "${p.nodeName}", which does not exist.`, ...p.source });
+      continue;
+    }
+    if (candidates.length === 0) {
+      out.push({ code: 'PP011', severity: 'error', message: `No node can take pod ${p.namespace}/${p.name}: every node has a taint it does not tolerate (it stays Pending).`, ...p.source });
+      continue;
+    }
+    // The scheduler spreads pods (NodeResourcesBalancedAllocation / PodTopologySpread defaults):
+    // modelled as "fewest pods first, then node order", which is deterministic.
+    const best = candidates.reduce((a, b) => (b.pods.length < a.pods.length ? b : a));
+    place(p, best, p.name);
+  }
+}
+
+function buildServices(servicesIn: ServiceIn[], nodes: NodeInfo[], s: ClusterSettings): ServiceInfo[] {
+  const svcNet = parseCidr(s.serviceCIDR)!;
+  const size = 2 ** (32 - svcNet.bits);
+  // 10.96.0.1 is the kubernetes Service and 10.96.0.10 kube-dns in a kubeadm cluster.
+  const used = new Set<number>([svcNet.base + 1, parseIPv4(s.dnsIP)!]);
+  const pods = nodes.flatMap((n) => n.pods);
+  const result: ServiceInfo[] = [];
+  for (const sv of servicesIn) {
+    const { meta, r } = sv;
+    let ip = sv.clusterIP;
+    if (ip) {
+      const n = parseIPv4(ip);
+      if (n === undefined || !cidrContains(svcNet, n)) {
+        r.report('PP013', 'error', `spec.clusterIP ${ip} is not in the service CIDR ${s.serviceCIDR}.`, meta.raw.spec, 'clusterIP');
+        ip = undefined;
+      } else if (used.has(n)) {
+        r.report('PP013', 'error', `spec.clusterIP ${ip} is already allocated.`, meta.raw.spec, 'clusterIP');
+        ip = undefined;
+      } else used.add(n);
+    }
+    if (!ip && !sv.headless) {
+      // The API server picks a free address at random; we pick it from a hash of namespace/name.
+      let k = (fnv1a32(`${meta.namespace}/${meta.name}`) % (size - 2)) + 1;
+      while (used.has(svcNet.base + k)) k = (k % (size - 2)) + 1;
+      used.add(svcNet.base + k);
+      ip = formatIPv4(svcNet.base + k);
+    }
+    const selected = sv.selector ? pods.filter((p) => p.namespace === meta.namespace && matches(sv.selector!, p.labels)) : [];
+    if (sv.selector && Object.keys(sv.selector).length && selected.length === 0) {
+      r.report('PP007', 'warning', `Service ${meta.namespace}/${meta.name}: selector ${fmtLabels(sv.selector)} matches no pod in namespace ${meta.namespace}, so it has no endpoints (connections are rejected).`, meta.raw.spec, 'selector');
+    }
+    const endpoints: EndpointInfo[] = [];
+    for (const port of sv.ports) {
+      for (const p of selected) {
+        const target = resolveTargetPort(port, p);
+        if (target === undefined) {
+          r.report('PP012', 'warning', `targetPort "${port.targetPort}" names no port of pod ${p.name}'s containers; that pod is left out of the endpoints.`, port.raw, 'targetPort');
+          continue;
+        }
+        endpoints.push({ ip: p.ip, port: target, portName: port.name, protocol: port.protocol, ready: true, nodeName: p.node, podId: p.id });
+      }
+    }
+    // kube-proxy keeps each port's endpoints sorted by "IP:port" (pkg/proxy/endpointslicecache.go, byEndpoint).
+    endpoints.sort((a, b) => (`${a.ip}:${a.port}` < `${b.ip}:${b.port}` ? -1 : `${a.ip}:${a.port}` > `${b.ip}:${b.port}` ? 1 : 0));
+    result.push({
+      id: `${meta.namespace}/${meta.name}`,
+      namespace: meta.namespace,
+      name: meta.name,
+      type: 'ClusterIP',
+      clusterIP: ip ?? 'None',
+      selector: sv.selector ?? {},
+      ports: sv.ports.map(({ raw: _raw, ...p }) => p),
+      endpoints,
+      source: meta.source,
+    });
+  }
+  return result;
+}
+
+function matches(selector: Record<string, string>, labels: Record<string, string>): boolean {
+  const entries = Object.entries(selector);
+  return entries.length > 0 && entries.every(([k, v]) => labels[k] === v);
+}
+
+function resolveTargetPort(port: ServicePortInfo, pod: PodInfo): number | undefined {
+  if (typeof port.targetPort === 'number') return port.targetPort;
+  for (const c of pod.containers) for (const p of c.ports) if (p.name === port.targetPort && p.protocol === port.protocol) return p.containerPort;
+  return undefined;
+}
+
+function buildFlows(flowsIn: FlowIn[], t: Topology): FlowSpec[] {
+  const pods = t.nodes.flatMap((n) => n.pods);
+  const flows: FlowSpec[] = [];
+  for (const f of flowsIn) {
+    const spec = f.meta.raw.spec;
+    if (!f.from || !pods.some((p) => p.id === f.from)) {
+      f.r.report('PP010', 'error', f.from ? `Flow ${f.meta.name}: no pod "${f.from}" (write namespace/name).` : `Flow ${f.meta.name} needs spec.from (namespace/pod).`, spec ?? f.meta.raw, f.from ? 'from' : undefined);
+      continue;
+    }
+    if (!f.to || !/^[^:\s]+:\d{1,5}$/.test(f.to)) {
+      f.r.report('PP010', 'error', `Flow ${f.meta.name}: spec.to must be host:port (found ${JSON.stringify(f.to ?? null)}).`, spec ?? f.meta.raw, 'to');
+      continue;
+    }
+    flows.push({ name: f.meta.name, from: f.from, to: f.to, protocol: 'TCP', source: f.meta.source });
+  }
+  if (flows.length === 0) {
+    // Default: from the first pod that backs no Service to the first Service with endpoints.
+    const backing = new Set(t.services.flatMap((s) => s.endpoints.map((e) => e.podId)));
+    const client = pods.find((p) => !backing.has(p.id)) ?? pods[0];
+    const svc = t.services.find((s) => s.endpoints.length && s.clusterIP !== 'None') ?? t.services.find((s) => s.clusterIP !== 'None');
+    if (client && svc && svc.ports[0]) {
+      const host = svc.namespace === client.namespace ? svc.name : `${svc.name}.${svc.namespace}`;
+      flows.push({ name: `${client.name}-to-${svc.name}`, from: client.id, to: `${host}:${svc.ports[0].port}`, protocol: 'TCP' });
+    }
+  }
+  return flows;
+}

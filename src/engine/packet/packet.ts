@@ -1,0 +1,100 @@
+// Header representations and the packet operations the trace needs. Each function returns a new
+// packet; packets are never mutated (a hop keeps its "before" and "after").
+
+import type { EthernetHeader, Header, IPv4Header, Packet, TcpHeader, UdpHeader, VxlanHeader } from '../types.ts';
+
+export const ETH_LEN = 14;
+export const IPV4_LEN = 20;
+export const UDP_LEN = 8;
+export const VXLAN_LEN = 8;
+/** Linux SYN and SYN-ACK carry MSS, SACK-permitted, timestamps and window scale: 20 bytes of options. */
+export const TCP_SYN_LEN = 40;
+
+export function tcpSegment(o: {
+  srcMac: string;
+  dstMac: string;
+  src: string;
+  dst: string;
+  sport: number;
+  dport: number;
+  flags: string[];
+  seq: number;
+  ack: number;
+}): Packet {
+  const ipLen = IPV4_LEN + TCP_SYN_LEN;
+  return {
+    headers: [
+      { proto: 'ethernet', src: o.srcMac, dst: o.dstMac, etherType: 'IPv4' },
+      // Linux sets DF on TCP (path MTU discovery) and starts with TTL 64 (net.ipv4.ip_default_ttl).
+      { proto: 'ipv4', src: o.src, dst: o.dst, ttl: 64, protocol: 'TCP', totalLength: ipLen, df: true },
+      { proto: 'tcp', srcPort: o.sport, dstPort: o.dport, flags: o.flags, seq: o.seq, ack: o.ack },
+    ],
+    length: ETH_LEN + ipLen,
+  };
+}
+
+function replaceFirst<T extends Header>(p: Packet, proto: T['proto'], f: (h: T) => T): Packet {
+  let done = false;
+  return {
+    ...p,
+    headers: p.headers.map((h) => {
+      if (done || h.proto !== proto) return h;
+      done = true;
+      return f(h as T);
+    }),
+  };
+}
+
+export const eth = (p: Packet) => p.headers.find((h): h is EthernetHeader => h.proto === 'ethernet')!;
+export const ip = (p: Packet) => p.headers.find((h): h is IPv4Header => h.proto === 'ipv4')!;
+export const tcp = (p: Packet) => p.headers.find((h): h is TcpHeader => h.proto === 'tcp')!;
+
+export function setEthernet(p: Packet, src: string, dst: string): Packet {
+  return replaceFirst<EthernetHeader>(p, 'ethernet', (h) => ({ ...h, src, dst }));
+}
+
+export function setAddresses(p: Packet, a: { src?: string; dst?: string; sport?: number; dport?: number }): Packet {
+  let q = replaceFirst<IPv4Header>(p, 'ipv4', (h) => ({ ...h, src: a.src ?? h.src, dst: a.dst ?? h.dst }));
+  q = replaceFirst<TcpHeader>(q, 'tcp', (h) => ({ ...h, srcPort: a.sport ?? h.srcPort, dstPort: a.dport ?? h.dstPort }));
+  return q;
+}
+
+/** ip_forward(): a router decrements the TTL of every packet it forwards. */
+export function decrementTtl(p: Packet): Packet {
+  return replaceFirst<IPv4Header>(p, 'ipv4', (h) => ({ ...h, ttl: h.ttl - 1 }));
+}
+
+/**
+ * VXLAN encapsulation (RFC 7348; Linux drivers/net/vxlan): the whole inner Ethernet frame becomes
+ * the payload of outer Ethernet / IPv4 / UDP / VXLAN headers, 50 bytes in all.
+ */
+export function vxlanEncap(inner: Packet, o: { srcMac: string; dstMac: string; src: string; dst: string; sport: number; dport: number; vni: number }): Packet {
+  const udpLen = UDP_LEN + VXLAN_LEN + inner.length;
+  const outer: Header[] = [
+    { proto: 'ethernet', src: o.srcMac, dst: o.dstMac, etherType: 'IPv4' },
+    // The vxlan driver leaves DF clear unless the device is created with "df set".
+    { proto: 'ipv4', src: o.src, dst: o.dst, ttl: 64, protocol: 'UDP', totalLength: IPV4_LEN + udpLen, df: false },
+    { proto: 'udp', srcPort: o.sport, dstPort: o.dport, length: udpLen } satisfies UdpHeader,
+    // Flags 0x08: the "I" bit, VNI valid (RFC 7348 section 5).
+    { proto: 'vxlan', flags: 0x08, vni: o.vni } satisfies VxlanHeader,
+  ];
+  return { headers: [...outer, ...inner.headers], length: ETH_LEN + IPV4_LEN + udpLen };
+}
+
+export function vxlanDecap(p: Packet): Packet {
+  const i = p.headers.findIndex((h) => h.proto === 'vxlan');
+  const headers = p.headers.slice(i + 1);
+  return { headers, length: p.length - (ETH_LEN + IPV4_LEN + UDP_LEN + VXLAN_LEN) };
+}
+
+/**
+ * The outer UDP source port: the vxlan driver hashes the inner flow into the port range
+ * (udp_flow_src_port with the local port range 32768–60999 when no "srcport" range is set), so
+ * one inner connection keeps one outer port and different connections spread over ECMP paths.
+ */
+export function vxlanSourcePort(inner: Packet, hash: (s: string) => number): number {
+  const i = ip(inner);
+  const t = tcp(inner);
+  const h = hash(`${i.src}|${i.dst}|${t.srcPort}|${t.dstPort}|tcp`);
+  return 32768 + (h % (60999 - 32768 + 1));
+}

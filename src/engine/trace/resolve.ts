@@ -1,0 +1,44 @@
+// Name resolution as a pod's resolver does it: /etc/resolv.conf written by the kubelet with
+// "search <ns>.svc.<domain> svc.<domain> <domain>" and "options ndots:5", answered by kube-dns
+// (kubelet pkg/kubelet/network/dns/dns.go; Kubernetes "DNS for Services and Pods").
+
+import type { PodInfo, ServiceInfo, Topology } from '../types.ts';
+import { parseIPv4 } from '../util/ipv4.ts';
+
+export type Resolution =
+  | { ok: true; ip: string; port: number; service?: ServiceInfo; detail: string }
+  | { ok: false; detail: string };
+
+export function resolveTarget(t: Topology, client: PodInfo, to: string): Resolution {
+  const i = to.lastIndexOf(':');
+  const host = to.slice(0, i);
+  const port = Number(to.slice(i + 1));
+  if (!Number.isInteger(port) || port < 1 || port > 65535) return { ok: false, detail: `"${to}" has no valid port.` };
+  if (parseIPv4(host) !== undefined) {
+    const service = t.services.find((s) => s.clusterIP === host);
+    return { ok: true, ip: host, port, service, detail: `${host} is an IP address: no DNS lookup.` };
+  }
+  const domain = t.settings.clusterDomain;
+  const search = [`${client.namespace}.svc.${domain}`, `svc.${domain}`, domain];
+  const fqdn = host.endsWith('.');
+  const name = fqdn ? host.slice(0, -1) : host;
+  const dots = name.split('.').length - 1;
+  // With ndots:5 a name with fewer than five dots goes through the search list first.
+  const candidates = fqdn ? [name] : dots < 5 ? [...search.map((s) => `${name}.${s}`), name] : [name, ...search.map((s) => `${name}.${s}`)];
+  const tried: string[] = [];
+  for (const c of candidates) {
+    tried.push(c);
+    const m = new RegExp(`^([a-z0-9-]+)\\.([a-z0-9-]+)\\.svc\\.${domain.replace(/\./g, '\\.')}$`).exec(c);
+    const svc = m && t.services.find((s) => s.name === m[1] && s.namespace === m[2]);
+    if (!svc) continue;
+    const misses = tried.length > 1 ? ` (${tried.slice(0, -1).join(', ')}: NXDOMAIN)` : '';
+    const via = `resolv.conf: nameserver ${t.settings.dnsIP}, search ${search.join(' ')}, options ndots:5. `;
+    if (svc.clusterIP === 'None') {
+      const ep = svc.endpoints[0];
+      if (!ep) return { ok: false, detail: `${via}${c} is a headless Service with no ready endpoints: the name has no A records.` };
+      return { ok: true, ip: ep.ip, port, detail: `${via}Query ${c}${misses}: headless Service, so kube-dns answers with the pod IPs themselves (${svc.endpoints.map((e) => e.ip).join(', ')}); the client uses ${ep.ip}.` };
+    }
+    return { ok: true, ip: svc.clusterIP, port, service: svc, detail: `${via}Query ${c}${misses} → A ${svc.clusterIP} (the Service's ClusterIP).` };
+  }
+  return { ok: false, detail: `No Service answers to "${host}" from namespace ${client.namespace}: tried ${tried.join(', ')} — all NXDOMAIN.` };
+}

@@ -1,0 +1,261 @@
+// The engine's public data shapes. Everything that crosses the Worker boundary is one of these:
+// plain, structured-clonable data (no classes, no functions, no Maps).
+
+import type { DiagnosticCode } from './model/diagnostics.ts';
+
+/** Where in the user's text an object or field came from. Lines and columns are 1-based. */
+export interface SourceRef {
+  /** 0-based index of the YAML document in the multi-document text. */
+  doc: number;
+  line: number;
+  col: number;
+}
+
+export type Severity = 'error' | 'warning' | 'info';
+
+export interface Diagnostic extends SourceRef {
+  code: DiagnosticCode;
+  severity: Severity;
+  message: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Topology: what the diagram draws. Element ids are stable strings built by `ids` in ids.ts.
+
+export type InterfaceKind = 'eth' | 'bridge' | 'vtep' | 'veth';
+
+export interface NetInterface {
+  id: string;
+  name: string;
+  kind: InterfaceKind;
+  /** CIDR notation for addressed interfaces, e.g. "10.244.1.1/24". */
+  address?: string;
+  mac: string;
+  mtu: number;
+}
+
+export interface RouteEntry {
+  dst: string;
+  via?: string;
+  dev: string;
+  onlink?: boolean;
+  scope?: 'link';
+  src?: string;
+  /** Who installed it: the kernel for connected routes, flannel for the VXLAN routes. */
+  proto: 'kernel' | 'flannel' | 'static';
+}
+
+export interface NeighbourEntry {
+  ip: string;
+  mac: string;
+  dev: string;
+}
+
+export interface FdbEntry {
+  mac: string;
+  dev: string;
+  /** The remote VTEP's underlay address. */
+  dst: string;
+}
+
+export interface Container {
+  name: string;
+  image: string;
+  ports: { name?: string; containerPort: number; protocol: Protocol }[];
+}
+
+export type Protocol = 'TCP' | 'UDP' | 'SCTP';
+
+export interface PodInfo {
+  id: string;
+  namespace: string;
+  name: string;
+  node: string;
+  ip: string;
+  mac: string;
+  labels: Record<string, string>;
+  containers: Container[];
+  /** The owning workload, e.g. "Deployment k8snet/my-nginx", when the pod was generated. */
+  owner?: string;
+  /** Host end of the pod's veth pair, attached to cni0. */
+  hostVeth: NetInterface;
+  /** The pod's own eth0 (the container end of the veth pair). */
+  eth0: NetInterface;
+  source: SourceRef;
+}
+
+export interface NodeInfo {
+  id: string;
+  name: string;
+  ip: string;
+  podCIDR: string;
+  roles: string[];
+  taints: string[];
+  interfaces: NetInterface[];
+  routes: RouteEntry[];
+  neighbours: NeighbourEntry[];
+  fdb: FdbEntry[];
+  pods: PodInfo[];
+  source?: SourceRef;
+}
+
+export interface ServicePortInfo {
+  name: string;
+  port: number;
+  targetPort: number | string;
+  protocol: Protocol;
+}
+
+export interface EndpointInfo {
+  ip: string;
+  port: number;
+  portName: string;
+  protocol: Protocol;
+  ready: boolean;
+  nodeName?: string;
+  podId?: string;
+}
+
+export interface ServiceInfo {
+  id: string;
+  namespace: string;
+  name: string;
+  type: 'ClusterIP';
+  clusterIP: string;
+  selector: Record<string, string>;
+  ports: ServicePortInfo[];
+  endpoints: EndpointInfo[];
+  source: SourceRef;
+}
+
+export interface ClusterSettings {
+  podCIDR: string;
+  serviceCIDR: string;
+  nodeNetwork: string;
+  dnsIP: string;
+  clusterDomain: string;
+  cni: { plugin: 'flannel'; backend: 'vxlan'; vni: number; port: number; mtu: number; device: string; bridge: string };
+  kubeProxy: { mode: 'iptables'; masqueradeBit: number };
+}
+
+export interface Topology {
+  settings: ClusterSettings;
+  nodes: NodeInfo[];
+  services: ServiceInfo[];
+  /** Namespaces present (declared or used). */
+  namespaces: string[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Packets: one header representation per protocol, outermost first.
+
+export interface EthernetHeader { proto: 'ethernet'; src: string; dst: string; etherType: 'IPv4' }
+export interface IPv4Header {
+  proto: 'ipv4';
+  src: string;
+  dst: string;
+  ttl: number;
+  protocol: 'TCP' | 'UDP';
+  totalLength: number;
+  /** The IPv4 "don't fragment" flag. */
+  df: boolean;
+}
+export interface TcpHeader { proto: 'tcp'; srcPort: number; dstPort: number; flags: string[]; seq: number; ack: number }
+export interface UdpHeader { proto: 'udp'; srcPort: number; dstPort: number; length: number }
+export interface VxlanHeader { proto: 'vxlan'; flags: number; vni: number }
+export interface HttpPayload { proto: 'http'; firstLine: string; headers: [string, string][] }
+
+export type Header = EthernetHeader | IPv4Header | TcpHeader | UdpHeader | VxlanHeader | HttpPayload;
+
+export interface Packet {
+  headers: Header[];
+  /** Bytes on the wire including every header (Ethernet without FCS). */
+  length: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Flows and traces.
+
+export interface FlowSpec {
+  /** "namespace/pod" of the client pod. */
+  from: string;
+  /** host:port as the client would type it (a Service name, FQDN, ClusterIP or pod IP). */
+  to: string;
+  protocol: 'TCP';
+  /** Which Flow object (if any) described it. */
+  source?: SourceRef;
+  name: string;
+}
+
+export type MechanismKind =
+  | 'dns'
+  | 'socket'
+  | 'veth'
+  | 'bridge'
+  | 'netfilter'
+  | 'conntrack'
+  | 'route'
+  | 'vxlan-encap'
+  | 'wire'
+  | 'vxlan-decap'
+  | 'deliver';
+
+/** One rule the netfilter walker tested, and whether it acted. */
+export interface RuleStep {
+  table: 'nat' | 'filter';
+  chain: string;
+  /** 1-based position in the chain, as `iptables -L --line-numbers` prints it. */
+  ruleNumber: number;
+  /** The rule exactly as `iptables-save` prints it. */
+  text: string;
+  matched: boolean;
+  /** What happened: "jump KUBE-SVC-…", "DNAT to 10.244.2.2:80", "statistic: not taken" … */
+  effect: string;
+}
+
+export interface Hop {
+  index: number;
+  direction: 'request' | 'reply';
+  /** Diagram element id where this hop happens (a pod, an interface, a node's netfilter, the wire). */
+  at: string;
+  /** Node name, when the hop happens on a node. */
+  node?: string;
+  mechanism: {
+    kind: MechanismKind;
+    /** Short name: "KUBE-SEP-ABC… DNAT", "route 10.244.2.0/24 via 10.244.2.0 dev flannel.1 onlink". */
+    title: string;
+    /** One or two sentences on why, in plain words. */
+    detail: string;
+    rules?: RuleStep[];
+    /** Where the fact comes from (a kernel, kube-proxy or flannel source file). */
+    cite?: string;
+  };
+  before: Packet;
+  after: Packet;
+}
+
+export type Verdict =
+  | { kind: 'delivered'; to: string; message: string }
+  | { kind: 'rejected' | 'dropped' | 'unreachable'; at: string; message: string };
+
+export interface Trace {
+  flow: FlowSpec;
+  seed: number;
+  hops: Hop[];
+  verdict: Verdict;
+  /** The backend the connection reached, when one did. */
+  backend?: { podId: string; ip: string; port: number; node: string };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export interface Snapshot {
+  /** The editor text version this snapshot was computed from. */
+  version: number;
+  topology: Topology;
+  diagnostics: Diagnostic[];
+  /** Flows to offer: Flow objects from the text, or a default one. */
+  flows: FlowSpec[];
+  /** true when the text had errors that made the model unusable (the UI keeps the last good one). */
+  failed: boolean;
+}
