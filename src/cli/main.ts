@@ -1,0 +1,101 @@
+// podpath's headless CLI over the same engine the Worker runs.
+//   npm run cli -- trace <file.yaml>... --from <ns/pod> --to <host:port> [--seed N] [--json]
+//   npm run cli -- iptables-save <file.yaml>... --node <name>
+// A file argument "builtin:default" stands for the built-in default scenario.
+
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { iptablesSave, loadSnapshot, traceFlow } from '../engine/index.ts';
+import type { Diagnostic, Hop, Trace } from '../engine/index.ts';
+import { defaultScenario } from '../scenarios/default.ts';
+import { formatHeaders } from './format.ts';
+
+const usage = `usage:
+  podpath trace <file.yaml>... [--from <ns/pod>] [--to <host:port>] [--seed N] [--json]
+  podpath iptables-save <file.yaml>... --node <name>
+  (a file named builtin:default is the built-in cndjp4 scenario)`;
+
+interface Input { text: string; files: { name: string; firstLine: number }[] }
+
+function readInputs(paths: string[]): Input {
+  const parts: string[] = [];
+  const files: Input['files'] = [];
+  let line = 1;
+  for (const p of paths) {
+    const text = p === 'builtin:default' ? defaultScenario : readFileSync(p, 'utf8');
+    files.push({ name: p, firstLine: line });
+    const body = text.endsWith('\n') ? text : text + '\n';
+    parts.push(body);
+    line += body.split('\n').length - 1 + 1; // + the "---" separator line
+  }
+  return { text: parts.join('---\n'), files };
+}
+
+function where(input: Input, d: Diagnostic): string {
+  const f = [...input.files].reverse().find((x) => x.firstLine <= d.line) ?? input.files[0]!;
+  return `${f.name}:${d.line - f.firstLine + 1}:${d.col}`;
+}
+
+function printHop(h: Hop) {
+  const place = h.node ? `${h.node} ${h.at}` : h.at;
+  console.log(`${String(h.index).padStart(3)} ${h.direction === 'request' ? '→' : '←'} [${h.mechanism.kind}] ${h.mechanism.title}`);
+  console.log(`      at ${place}`);
+  for (const r of h.mechanism.rules ?? []) if (r.matched) console.log(`      ${r.table} ${r.text}   # ${r.effect}`);
+  const before = formatHeaders(h.before);
+  const after = formatHeaders(h.after);
+  if (before !== after) {
+    console.log(`      before: ${before}`);
+    console.log(`      after:  ${after}`);
+  }
+}
+
+export function main(argv: string[]): number {
+  const [cmd, ...rest] = argv;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: { from: { type: 'string' }, to: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' }, node: { type: 'string' } },
+  });
+  if (!cmd || positionals.length === 0 || (cmd !== 'trace' && cmd !== 'iptables-save')) {
+    console.error(usage);
+    return 2;
+  }
+  const input = readInputs(positionals);
+  const snap = loadSnapshot(input.text, 1);
+  for (const d of snap.diagnostics) console.error(`${where(input, d)}: ${d.severity} ${d.code}: ${d.message}`);
+  if (snap.failed) return 1;
+
+  if (cmd === 'iptables-save') {
+    const node = values.node;
+    if (!node || !snap.topology.nodes.some((n) => n.name === node)) {
+      console.error(`--node must name one of: ${snap.topology.nodes.map((n) => n.name).join(', ')}`);
+      return 2;
+    }
+    process.stdout.write(iptablesSave(snap.topology, node));
+    return 0;
+  }
+
+  const base = snap.flows[0];
+  const from = values.from ?? base?.from;
+  const to = values.to ?? base?.to;
+  if (!from || !to) {
+    console.error('No flow: give --from <ns/pod> and --to <host:port>, or write a Flow object.');
+    return 2;
+  }
+  const seed = values.seed === undefined ? 1 : Number(values.seed);
+  if (!Number.isInteger(seed) || seed < 0) {
+    console.error('--seed must be a non-negative integer');
+    return 2;
+  }
+  const trace: Trace = traceFlow(snap.topology, { name: base?.name ?? 'cli', from, to, protocol: 'TCP' }, seed);
+  if (values.json) {
+    console.log(JSON.stringify(trace, null, 2));
+  } else {
+    console.log(`trace ${from} → ${to} (seed ${seed})`);
+    trace.hops.forEach(printHop);
+    console.log(`verdict: ${trace.verdict.kind}: ${trace.verdict.message}`);
+  }
+  return trace.verdict.kind === 'delivered' ? 0 : 3;
+}
+
+process.exitCode = main(process.argv.slice(2));

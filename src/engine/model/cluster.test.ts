@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import { defaultScenario } from '../../scenarios/default.ts';
+import { loadSnapshot } from '../snapshot.ts';
+
+const withText = (from: string, to: string) => {
+  expect(defaultScenario).toContain(from);
+  return defaultScenario.replace(from, to);
+};
+const lineOf = (text: string, needle: string) => text.split('\n').findIndex((l) => l.includes(needle)) + 1;
+
+describe('cluster model from the default scenario', () => {
+  const s = loadSnapshot(defaultScenario, 7);
+
+  it('has three default nodes with flannel addressing and no diagnostics', () => {
+    expect(s.version).toBe(7);
+    expect(s.diagnostics).toEqual([]);
+    expect(s.topology.nodes.map((n) => [n.name, n.ip, n.podCIDR])).toEqual([
+      ['node-1', '192.168.1.11', '10.244.0.0/24'],
+      ['node-2', '192.168.1.12', '10.244.1.0/24'],
+      ['node-3', '192.168.1.13', '10.244.2.0/24'],
+    ]);
+    const n2 = s.topology.nodes[1]!;
+    expect(n2.interfaces.map((i) => `${i.name} ${i.address} mtu ${i.mtu}`)).toEqual(['eth0 192.168.1.12/24 mtu 1500', 'cni0 10.244.1.1/24 mtu 1450', 'flannel.1 10.244.1.0/32 mtu 1450']);
+    expect(n2.routes.map((r) => `${r.dst} ${r.via ?? ''} ${r.dev}${r.onlink ? ' onlink' : ''}`)).toContain('10.244.2.0/24 10.244.2.0 flannel.1 onlink');
+    const vtep3 = s.topology.nodes[2]!.interfaces.find((i) => i.name === 'flannel.1')!;
+    expect(n2.neighbours).toContainEqual({ ip: '10.244.2.0', mac: vtep3.mac, dev: 'flannel.1' });
+    expect(n2.fdb).toContainEqual({ mac: vtep3.mac, dev: 'flannel.1', dst: '192.168.1.13' });
+  });
+
+  it('keeps pods off the tainted control plane and spreads the Deployment', () => {
+    expect(s.topology.nodes[0]!.pods).toEqual([]);
+    const nginx = s.topology.nodes.flatMap((n) => n.pods).filter((p) => p.labels.run === 'my-nginx');
+    expect(nginx.map((p) => p.node).sort()).toEqual(['node-2', 'node-3']);
+    for (const p of nginx) expect(p.name).toMatch(/^my-nginx-[bcdfghjklmnpqrstvwxz2456789]+-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
+  });
+
+  it('gives the Service a ClusterIP in 10.96.0.0/12 and both pods as endpoints', () => {
+    const svc = s.topology.services[0]!;
+    expect(svc.clusterIP).toMatch(/^10\.(9[6-9]|10[0-9]|11[01])\.\d+\.\d+$/);
+    expect(svc.endpoints.map((e) => `${e.ip}:${e.port}`)).toEqual(['10.244.1.2:80', '10.244.2.2:80']);
+  });
+
+  it('is deterministic', () => {
+    expect(loadSnapshot(defaultScenario, 7)).toEqual(s);
+  });
+});
+
+describe('edits change the cluster', () => {
+  it('replicas: 3 adds a third backend', () => {
+    const s = loadSnapshot(withText('replicas: 2', 'replicas: 3'), 1);
+    expect(s.topology.services[0]!.endpoints).toHaveLength(3);
+  });
+
+  it('a selector that matches nothing leaves the Service without endpoints and says where', () => {
+    const text = withText('  selector:\n    run: my-nginx\n  ports:', '  selector:\n    run: my-nginx-typo\n  ports:');
+    const s = loadSnapshot(text, 1);
+    expect(s.topology.services[0]!.endpoints).toEqual([]);
+    const d = s.diagnostics.find((x) => x.code === 'PP007')!;
+    expect(d.severity).toBe('warning');
+    expect(d.line).toBe(lineOf(text, 'run: my-nginx-typo') - 1);
+  });
+});
+
+describe('diagnostics carry the document and the line', () => {
+  it.each([
+    ['a YAML syntax error in the 3rd document', withText('  replicas: 2', '  replicas: [2'), 'PP001', 'error'],
+    ['a removed apiVersion', withText('apiVersion: apps/v1\nkind: Deployment', 'apiVersion: apps/v1beta1\nkind: Deployment'), 'PP005', 'warning'],
+    ['an unknown Flow client', withText('from: k8snet/inspector', 'from: k8snet/nobody'), 'PP010', 'error'],
+    ['a Deployment selector that does not match its template', withText('    matchLabels:\n      run: my-nginx', '    matchLabels:\n      run: other'), 'PP006', 'error'],
+  ])('%s', (_name, text, code, severity) => {
+    const s = loadSnapshot(text, 1);
+    const d = s.diagnostics.find((x) => x.code === code);
+    expect(d, JSON.stringify(s.diagnostics)).toBeDefined();
+    expect(d!.severity).toBe(severity);
+    expect(d!.line).toBeGreaterThan(1);
+    expect(text.split('\n')[d!.line - 1]).toBeDefined();
+  });
+
+  it('a syntax error fails the snapshot and points at the broken line', () => {
+    const text = withText('  replicas: 2', '  replicas: [2');
+    const s = loadSnapshot(text, 1);
+    expect(s.failed).toBe(true);
+    const d = s.diagnostics[0]!;
+    expect(d.doc).toBe(1);
+    expect(Math.abs(d.line - lineOf(text, 'replicas: [2'))).toBeLessThanOrEqual(1);
+  });
+
+  it('the removed apiVersion warning is on the apiVersion line', () => {
+    const text = withText('apiVersion: apps/v1\nkind: Deployment', 'apiVersion: apps/v1beta1\nkind: Deployment');
+    const d = loadSnapshot(text, 1).diagnostics.find((x) => x.code === 'PP005')!;
+    expect(d.line).toBe(lineOf(text, 'apps/v1beta1'));
+    expect(d.doc).toBe(1);
+  });
+
+  it('a pod no node tolerates stays Pending', () => {
+    const nodes = `apiVersion: v1\nkind: Node\nmetadata:\n  name: only\nspec:\n  taints:\n  - key: dedicated\n    effect: NoSchedule\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: busybox\n`;
+    const s = loadSnapshot(nodes, 1);
+    expect(s.diagnostics.map((d) => [d.code, d.line])).toContainEqual(['PP011', 10]);
+  });
+});
+
+describe('Node objects', () => {
+  it('reads names, InternalIPs, podCIDRs and builds a flannel mesh of routes', () => {
+    const text = Array.from({ length: 10 }, (_, i) => `apiVersion: v1\nkind: Node\nmetadata:\n  name: w${i}\nspec:\n  podCIDR: 10.244.${i + 10}.0/24\nstatus:\n  addresses:\n  - type: InternalIP\n    address: 192.168.1.${100 + i}\n`).join('---\n');
+    const s = loadSnapshot(text, 1);
+    expect(s.diagnostics).toEqual([]);
+    expect(s.topology.nodes).toHaveLength(10);
+    expect(s.topology.nodes[3]!.ip).toBe('192.168.1.103');
+    expect(s.topology.nodes[3]!.routes.filter((r) => r.dev === 'flannel.1')).toHaveLength(9);
+  });
+});

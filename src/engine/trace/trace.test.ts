@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import { defaultScenario } from '../../scenarios/default.ts';
+import { loadSnapshot } from '../snapshot.ts';
+import type { Hop, IPv4Header, Trace, UdpHeader, VxlanHeader } from '../types.ts';
+import { traceFlow } from './trace.ts';
+
+const snap = loadSnapshot(defaultScenario, 1);
+const flow = snap.flows[0]!;
+const svc = snap.topology.services[0]!;
+const client = snap.topology.nodes.flatMap((n) => n.pods).find((p) => p.name === 'inspector')!;
+
+const traces = Array.from({ length: 40 }, (_, seed) => traceFlow(snap.topology, flow, seed));
+const crossNode = traces.find((t) => t.backend && t.backend.node !== client.node)!;
+const sameNode = traces.find((t) => t.backend && t.backend.node === client.node)!;
+const titles = (t: Trace, dir: Hop['direction']) => t.hops.filter((h) => h.direction === dir).map((h) => h.mechanism.title);
+const ipOf = (h: Hop, which: 'before' | 'after', n = 0) => h[which].headers.filter((x): x is IPv4Header => x.proto === 'ipv4')[n]!;
+
+describe('client pod → ClusterIP → backend on another node (flannel VXLAN, kube-proxy iptables)', () => {
+  it('is deterministic for a seed, and the seeds reach both endpoints', () => {
+    expect(traceFlow(snap.topology, flow, 5)).toEqual(traces[5]);
+    expect(new Set(traces.map((t) => t.backend?.podId)).size).toBe(2);
+    expect(crossNode).toBeDefined();
+    expect(sameNode).toBeDefined();
+  });
+
+  it('walks the request through the mechanisms in order', () => {
+    const order = [
+      /^connect\(my-nginx:80\)/,
+      /^veth pair: pod eth0 → veth[0-9a-f]{8}$/,
+      /^cni0: frame for the bridge's own MAC/,
+      /^nat PREROUTING → KUBE-SERVICES → KUBE-SVC-[A-Z2-7]{16} → KUBE-SEP-[A-Z2-7]{16} DNAT → 10\.244\.\d+\.\d+:80$/,
+      /^route 10\.244\.\d+\.0\/24 via 10\.244\.\d+\.0 dev flannel\.1 onlink$/,
+      /^filter FORWARD: ACCEPT/,
+      /^nat POSTROUTING/,
+      /^flannel\.1: VXLAN encapsulation \(VNI 1, UDP \d+ → 8472\)/,
+      /^eth0 out/,
+      /^node network/,
+      /^eth0 in/,
+      /^flannel\.1: VXLAN decapsulation/,
+      /^nat PREROUTING: no kube-proxy rule matched/,
+      /^route 10\.244\.\d+\.0\/24 dev cni0/,
+      /^filter FORWARD: ACCEPT/,
+      /^nat POSTROUTING/,
+      /^cni0 → veth/,
+      /^veth pair: veth[0-9a-f]{8} → pod eth0$/,
+      /^delivered to my-nginx-/,
+    ];
+    const got = titles(crossNode, 'request');
+    expect(got).toHaveLength(order.length);
+    got.forEach((t, i) => expect(t).toMatch(order[i]!));
+  });
+
+  it('DNATs to the chosen endpoint with the rule kube-proxy wrote', () => {
+    const dnat = crossNode.hops.find((h) => h.mechanism.title.includes('DNAT'))!;
+    expect(ipOf(dnat, 'before').dst).toBe(svc.clusterIP);
+    expect(ipOf(dnat, 'after').dst).toBe(crossNode.backend!.ip);
+    const acted = dnat.mechanism.rules!.filter((r) => r.matched).map((r) => r.text);
+    expect(acted[acted.length - 1]).toMatch(new RegExp(`-j DNAT --to-destination ${crossNode.backend!.ip.replace(/\./g, '\\.')}:80$`));
+  });
+
+  it('encapsulates in VXLAN: node to node, UDP 8472, VNI 1, 50 bytes more', () => {
+    const encap = crossNode.hops.find((h) => h.mechanism.kind === 'vxlan-encap')!;
+    const [outerEth, outerIp, udp, vxlan, innerEth, innerIp] = encap.after.headers;
+    expect(outerEth!.proto).toBe('ethernet');
+    expect((outerIp as IPv4Header).src).toBe('192.168.1.12');
+    expect((outerIp as IPv4Header).dst).toBe(snap.topology.nodes.find((n) => n.name === crossNode.backend!.node)!.ip);
+    expect((udp as UdpHeader).dstPort).toBe(8472);
+    expect((udp as UdpHeader).srcPort).toBeGreaterThanOrEqual(32768);
+    expect(vxlan as VxlanHeader).toEqual({ proto: 'vxlan', flags: 0x08, vni: 1 });
+    expect(innerEth!.proto).toBe('ethernet');
+    expect((innerIp as IPv4Header).src).toBe(client.ip);
+    expect(encap.after.length - encap.before.length).toBe(50);
+    expect((outerIp as IPv4Header).totalLength).toBe(encap.after.length - 14);
+    const decap = crossNode.hops.find((h) => h.mechanism.kind === 'vxlan-decap')!;
+    expect(decap.after.length).toBe(encap.before.length);
+  });
+
+  it('brings the reply back with the ClusterIP restored as its source', () => {
+    const reply = crossNode.hops.filter((h) => h.direction === 'reply');
+    expect(reply[0]!.mechanism.title).toMatch(/SYN-ACK/);
+    const reverse = reply.find((h) => h.mechanism.title.startsWith('conntrack: reverse DNAT'))!;
+    expect(reverse.node).toBe(client.node);
+    expect(ipOf(reverse, 'before').src).toBe(crossNode.backend!.ip);
+    expect(ipOf(reverse, 'after').src).toBe(svc.clusterIP);
+    const last = reply[reply.length - 1]!;
+    expect(last.at).toBe(`pod:${client.id}:eth0`);
+    expect(ipOf(last, 'after').src).toBe(svc.clusterIP);
+    expect(crossNode.verdict.kind).toBe('delivered');
+    // Only the first packet walks nat: the reply's PREROUTING hops are conntrack hits.
+    expect(reply.filter((h) => h.mechanism.title.startsWith('conntrack: reply of a known connection'))).toHaveLength(2);
+  });
+
+  it('a backend on the client\'s own node is reached without VXLAN, and the bridged reply is de-NATed', () => {
+    expect(sameNode.hops.some((h) => h.mechanism.kind.startsWith('vxlan'))).toBe(false);
+    const reply = sameNode.hops.filter((h) => h.direction === 'reply');
+    expect(reply.some((h) => h.mechanism.title.includes('switched by the bridge'))).toBe(true);
+    expect(ipOf(reply[reply.length - 1]!, 'after').src).toBe(svc.clusterIP);
+  });
+});
+
+describe('when things go wrong', () => {
+  it('a Service without endpoints is rejected by KUBE-SERVICES in the filter table', () => {
+    const s = loadSnapshot(defaultScenario.replace('    run: my-nginx\n  ports:', '    run: nobody\n  ports:'), 1);
+    const t = traceFlow(s.topology, s.flows[0]!, 1);
+    expect(t.verdict.kind).toBe('rejected');
+    expect(t.verdict.message).toMatch(/has no endpoints/);
+  });
+
+  it('an unknown name fails DNS with the search list it tried', () => {
+    const t = traceFlow(snap.topology, { ...flow, to: 'nope:80' }, 1);
+    expect(t.verdict.kind).toBe('unreachable');
+    expect(t.verdict.message).toContain('nope.k8snet.svc.cluster.local');
+  });
+
+  it('a pod IP is reached directly, without any DNAT', () => {
+    const target = crossNode.backend!;
+    const t = traceFlow(snap.topology, { ...flow, to: `${target.ip}:80` }, 1);
+    expect(t.verdict.kind).toBe('delivered');
+    expect(t.hops.some((h) => h.mechanism.title.includes('DNAT'))).toBe(false);
+  });
+});
