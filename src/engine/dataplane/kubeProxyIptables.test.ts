@@ -19,6 +19,7 @@ describe('kube-proxy chain-name hash', () => {
   ])('%s → %s', (input, hash) => expect(kubeProxyHash16(input)).toBe(hash));
 });
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped YAML fixtures
 type Doc = Record<string, any>;
 
 /** ClusterIP Services + EndpointSlices of a conformance input → kube-proxy's service ports. */

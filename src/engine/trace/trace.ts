@@ -247,8 +247,18 @@ function nodeStack(w: Walk, node: NodeInfo, p0: Packet, inIface: string, switche
   if (locals.has(ip(p).dst)) {
     return { kind: 'unreachable', at: nf, message: `${ip(p).dst} is ${node.name}'s own address: the packet goes to a local socket (INPUT). Node-local services are not modelled in this version.` };
   }
-  const route = switched ? { dst: node.podCIDR, dev: w.t.settings.cni.bridge, proto: 'kernel' as const } : lookupRoute(node.routes, ip(p).dst);
+  const bridge = w.t.settings.cni.bridge;
+  const route = switched ? { dst: node.podCIDR, dev: bridge, proto: 'kernel' as const } : lookupRoute(node.routes, ip(p).dst);
   if (!route) return { kind: 'unreachable', at: nf, message: `No route to ${ip(p).dst} on ${node.name}.` };
+  if (!switched && pre.dnat && inIface === bridge && route.dev === bridge) {
+    // br_netfilter ran PREROUTING while the frame was still in the bridge. When the new destination
+    // is reached through the same bridge, br_nf_pre_routing_finish bridges the frame to it
+    // ("bridged DNAT") instead of routing it: no ip_forward, so the TTL is not decremented.
+    const framed = setEthernet(p, eth(p).src, node.pods.find((x) => x.ip === ip(p).dst)?.mac ?? eth(p).dst);
+    w.add(nf, node.name, { kind: 'bridge', title: `br_netfilter: ${ip(p).dst} is behind ${bridge} too — bridged DNAT, not routed`, detail: `kubeadm nodes run with net.bridge.bridge-nf-call-iptables=1, so iptables PREROUTING ran on the bridge. The DNATed destination lives on the same bridge, so the kernel re-addresses the frame to that pod's MAC and bridges it; the packet never enters ip_forward and keeps its TTL. FORWARD and POSTROUTING still run (from the bridge's forwarding path).`, cite: 'Linux net/bridge/br_netfilter_hooks.c (br_nf_pre_routing_finish, bridged_dnat)' }, p, framed);
+    p = framed;
+    switched = true;
+  }
   if (!switched) {
     const fwd = decrementTtl(p);
     w.add(nf, node.name, { kind: 'route', title: `route ${formatRoute(route)}`, detail: `Longest-prefix match in ${node.name}'s main routing table for ${ip(p).dst}. The node forwards the packet (net.ipv4.ip_forward=1) and decrements its TTL.`, cite: 'Linux net/ipv4/route.c, ip_forward.c' }, p, fwd);
@@ -279,17 +289,17 @@ function nodeStack(w: Walk, node: NodeInfo, p0: Packet, inIface: string, switche
   p = out;
 
   // Out of the node.
-  if (route.dev === w.t.settings.cni.bridge) return toLocalPod(w, node, p);
+  if (route.dev === bridge) return toLocalPod(w, node, p, switched);
   if (route.dev === w.t.settings.cni.device) return overVxlan(w, node, p, route.via!);
   return { kind: 'unreachable', at: ids.nodeIf(node.name, route.dev), message: `The packet leaves ${node.name} on ${route.dev} toward ${route.via ?? ip(p).dst}: outside the cluster, which this version does not model.` };
 }
 
-function toLocalPod(w: Walk, node: NodeInfo, p: Packet): Arrival {
+function toLocalPod(w: Walk, node: NodeInfo, p: Packet, switched: boolean): Arrival {
   const cni0 = node.interfaces.find((i) => i.kind === 'bridge')!;
   const pod = node.pods.find((x) => x.ip === ip(p).dst);
   if (!pod) return { kind: 'unreachable', at: cni0.id, message: `No pod on ${node.name} has ${ip(p).dst}: ARP on ${cni0.name} gets no answer (host unreachable).` };
-  const framed = setEthernet(p, cni0.mac, pod.mac);
-  w.add(cni0.id, node.name, { kind: 'bridge', title: `${cni0.name} → ${pod.hostVeth.name} (bridge forwarding)`, detail: `The node sends the packet out of ${cni0.name} with the pod's MAC ${pod.mac} (from ARP); the bridge's forwarding table sends the frame to port ${pod.hostVeth.name}.` }, p, framed);
+  const framed = switched ? p : setEthernet(p, cni0.mac, pod.mac);
+  w.add(cni0.id, node.name, { kind: 'bridge', title: `${cni0.name} → ${pod.hostVeth.name} (bridge forwarding)`, detail: switched ? `The bridge's forwarding table (learned MAC ${pod.mac}) sends the frame to port ${pod.hostVeth.name}.` : `The node sends the packet out of ${cni0.name} with the pod's MAC ${pod.mac} (from ARP); the bridge's forwarding table sends the frame to port ${pod.hostVeth.name}.` }, p, framed);
   w.add(pod.hostVeth.id, node.name, { kind: 'veth', title: `veth pair: ${pod.hostVeth.name} → pod eth0`, detail: `The frame crosses into ${pod.name}'s network namespace.` }, framed, framed);
   const port = tcp(framed).dstPort;
   const listening = pod.containers.some((c) => c.ports.some((cp) => cp.containerPort === port)) || pod.containers.every((c) => c.ports.length === 0);

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Every test podpath has, in one command (README: `npm test`; CI: .ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/ensure-system.sh
+# Install npm dependencies when missing or older than the lockfile.
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+echo "== typecheck";      npx tsc -b
+echo "== lint";           npx eslint .
+echo "== unit (vitest)";  npx vitest run
+echo "== kernel (iptables in network namespaces)"; npx tsx scripts/kernel-check.ts
+echo "== browser (playwright, Debian chromium)"; npx playwright test
+echo "all tests passed"
