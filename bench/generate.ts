@@ -68,7 +68,14 @@ spec:
   return docs.join('\n---\n') + '\n';
 }
 
-/** The k-th edit of a scenario: alternate a replica count, as a person typing would. */
-export function editOf(text: string, k: number): string {
-  return text.replace('replicas: 2', `replicas: ${2 + (k % 3)}`);
+export type EditKind = 'value' | 'structure';
+
+/**
+ * The k-th edit of a scenario, as a person typing would make it; every edit is a text the worker
+ * has never seen. 'value': a label and an image tag change (the diagram's shape does not, so the
+ * layout memo answers). 'structure': the client pod is renamed, so its node group is laid out again.
+ */
+export function editOf(text: string, k: number, kind: EditKind = 'value'): string {
+  if (kind === 'structure') return text.replace(/\b(client|inspector)\b/g, `$1-${k}`);
+  return text.replace('image: busybox', `image: busybox:1.${k}`).replace(/(\n {2}name: (?:client|inspector)\n)/, `$1  labels:\n    edit: e${k}\n`);
 }

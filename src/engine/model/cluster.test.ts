@@ -49,6 +49,9 @@ describe('edits change the cluster', () => {
   it('replicas: 3 adds a third backend', () => {
     const s = loadSnapshot(withText('replicas: 2', 'replicas: 3'), 1);
     expect(s.topology.services[0]!.endpoints).toHaveLength(3);
+    // Scaling one workload never moves another's pods.
+    const nodeOf = (x: typeof s, name: string) => x.topology.nodes.find((n) => n.pods.some((p) => p.name === name))?.name;
+    expect(nodeOf(s, 'inspector')).toBe(nodeOf(loadSnapshot(defaultScenario, 1), 'inspector'));
   });
 
   it('a selector that matches nothing leaves the Service without endpoints and says where', () => {

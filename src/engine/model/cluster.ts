@@ -291,10 +291,13 @@ function placePods(podsIn: PodSpecIn[], nodes: NodeInfo[], s: ClusterSettings, o
       out.push({ code: 'PP011', severity: 'error', message: `No node can take pod ${p.namespace}/${p.name}: every node has a taint it does not tolerate (it stays Pending).`, ...p.source });
       continue;
     }
-    // The scheduler spreads pods (NodeResourcesBalancedAllocation / PodTopologySpread defaults):
-    // modelled as "fewest pods first, then node order", which is deterministic.
-    const best = candidates.reduce((a, b) => (b.pods.length < a.pods.length ? b : a));
-    place(p, best, p.name);
+    // The default scheduler spreads a workload's replicas over nodes (default PodTopologySpread
+    // constraints on kubernetes.io/hostname) and otherwise scores by free resources, which this
+    // model does not know. podpath places replica i of a workload on the eligible node
+    // (h + i) mod n, h a hash of the workload: replicas spread evenly, and scaling one workload
+    // never moves the pods of another.
+    const start = fnv1a32(p.spread.key);
+    place(p, candidates[(start + p.spread.index) % candidates.length]!, p.name);
   }
 }
 

@@ -22,6 +22,8 @@ export interface PodSpecIn {
   owner?: string;
   /** DaemonSet pods: one per eligible node, placed by the controller, not the scheduler. */
   perNode?: boolean;
+  /** Replica `index` of the workload `key` (a bare pod is replica 0 of itself): drives placement. */
+  spread: { key: string; index: number };
   source: SourceRef;
 }
 
@@ -68,7 +70,7 @@ export function expandWorkload(r: DocReader, meta: ObjectMeta): PodSpecIn[] {
   const raw = meta.raw;
   if (meta.kind === 'Pod') {
     const s = readPodSpec(r, r.map(raw, 'spec'), raw);
-    return [{ namespace: meta.namespace, name: meta.name, labels: meta.labels, ...s, source: meta.source }];
+    return [{ namespace: meta.namespace, name: meta.name, labels: meta.labels, ...s, spread: { key: `${meta.namespace}/${meta.name}`, index: 0 }, source: meta.source }];
   }
   const spec = r.map(raw, 'spec');
   if (!spec) {
@@ -88,21 +90,22 @@ export function expandWorkload(r: DocReader, meta: ObjectMeta): PodSpecIn[] {
   const podSpec = readPodSpec(r, template ? r.map(template, 'spec') : undefined, template ?? spec);
   const owner = `${meta.kind} ${meta.namespace}/${meta.name}`;
   const base = { namespace: meta.namespace, labels, ...podSpec, owner, source: meta.source };
+  const spread = (index: number) => ({ key: `${meta.kind}/${meta.namespace}/${meta.name}`, index });
 
-  if (meta.kind === 'DaemonSet') return [{ ...base, name: meta.name, perNode: true }];
+  if (meta.kind === 'DaemonSet') return [{ ...base, name: meta.name, perNode: true, spread: spread(0) }];
 
   const replicas = spec.replicas === undefined ? 1 : r.int(spec, 'replicas', 0, 500) ?? 1;
   const pods: PodSpecIn[] = [];
   if (meta.kind === 'StatefulSet') {
     // StatefulSet pods are <name>-<ordinal> (pkg/controller/statefulset getPodName).
-    for (let i = 0; i < replicas; i++) pods.push({ ...base, name: `${meta.name}-${i}` });
+    for (let i = 0; i < replicas; i++) pods.push({ ...base, name: `${meta.name}-${i}`, spread: spread(i) });
     return pods;
   }
   // A Deployment's ReplicaSet is <deployment>-<pod-template-hash>; its pods add a 5-char suffix.
   const rsName = meta.kind === 'Deployment' ? `${meta.name}-${podTemplateHash(template)}` : meta.name;
   const podLabels = meta.kind === 'Deployment' ? { ...labels, 'pod-template-hash': rsName.slice(meta.name.length + 1) } : labels;
   for (let i = 0; i < replicas; i++) {
-    pods.push({ ...base, labels: podLabels, name: `${rsName}-${nameSuffix(`${meta.namespace}/${rsName}`, i)}` });
+    pods.push({ ...base, labels: podLabels, name: `${rsName}-${nameSuffix(`${meta.namespace}/${rsName}`, i)}`, spread: spread(i) });
   }
   return pods;
 }

@@ -1,0 +1,39 @@
+// The diagram elements of a topology, named with the engine's ids (src/engine/ids.ts), so that a
+// hop's `at` finds its element. Shared by the layout (worker) and the diagram (main thread).
+import { ids } from '../engine/ids.ts';
+import type { NetInterface, NodeInfo, PodInfo } from '../engine/types.ts';
+
+export interface NodeElements {
+  group: string;
+  eth0?: NetInterface;
+  bridge?: NetInterface;
+  vtep?: NetInterface;
+  netfilter: string;
+}
+
+export function nodeElements(node: NodeInfo): NodeElements {
+  return {
+    group: ids.node(node.name),
+    eth0: node.interfaces.find((i) => i.kind === 'eth'),
+    bridge: node.interfaces.find((i) => i.kind === 'bridge'),
+    vtep: node.interfaces.find((i) => i.kind === 'vtep'),
+    netfilter: ids.netfilter(node.name),
+  };
+}
+
+export const ifaceId = (node: NodeInfo, iface: NetInterface) => ids.nodeIf(node.name, iface.name);
+export const podId = (pod: PodInfo) => ids.pod(pod.id);
+export const podEth0Id = (pod: PodInfo) => ids.podEth0(pod.id);
+export const vethId = (pod: PodInfo) => ids.nodeIf(pod.node, pod.hostVeth.name);
+
+/** Sizes of the boxes, in diagram pixels. */
+export const size = {
+  pod: { width: 250, height: 92 },
+  podEth0: { width: 220, height: 26 },
+  veth: { width: 170, height: 30 },
+  iface: { width: 220, height: 42 },
+  netfilter: { width: 240, height: 52 },
+  service: { width: 280, height: 74 },
+  nodeHeader: 54,
+  network: 48,
+} as const;

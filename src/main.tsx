@@ -1,0 +1,16 @@
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { startEngineSync } from './state/engineSync.ts';
+import { usePodpath } from './state/store.ts';
+import { App } from './ui/App.tsx';
+import { initI18n } from './ui/i18n.ts';
+import './ui/styles.css';
+
+initI18n(usePodpath.getState().language);
+const { client } = startEngineSync();
+
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <App client={client} />
+  </StrictMode>,
+);

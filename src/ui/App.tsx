@@ -1,0 +1,38 @@
+// The layout shell: header, editor on the left, diagram and inspector on the right.
+import Diagram from './diagram/Diagram.tsx';
+import { useTranslation } from 'react-i18next';
+import type { EngineClient } from '../worker/client.ts';
+import { EditorPane } from './editor/EditorPane.tsx';
+import { Inspector } from './inspector/Inspector.tsx';
+import { LanguageSwitch } from './LanguageSwitch.tsx';
+import { DiagnosticsPanel } from './panels/DiagnosticsPanel.tsx';
+import { IptablesPanel } from './panels/IptablesPanel.tsx';
+import { StatusBar } from './panels/StatusBar.tsx';
+
+
+export function App({ client }: { client: EngineClient }) {
+  const { t } = useTranslation();
+  return (
+    <div className="pp-app">
+      <header className="pp-header">
+        <h1>podpath</h1>
+        <span className="pp-tagline">{t('tagline')}</span>
+        <StatusBar />
+        <LanguageSwitch />
+      </header>
+      <main className="pp-main">
+        <div className="pp-left">
+          <EditorPane />
+          <DiagnosticsPanel />
+          <IptablesPanel client={client} />
+        </div>
+        <div className="pp-right">
+
+          <Diagram />
+
+          <Inspector />
+        </div>
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,113 @@
+// The custom React Flow node renderers. Each only draws its data; highlighting comes from `mark`.
+import { Handle, Position } from '@xyflow/react';
+import type { NodeProps, NodeTypes } from '@xyflow/react';
+import { useTranslation } from 'react-i18next';
+import type { Node } from '@xyflow/react';
+import type { IfaceData, K8sNodeData, Mark, NetfilterData, NetworkData, PacketData, PodData, ServiceData } from './toFlow.ts';
+
+const cls = (base: string, mark: Mark) => (mark ? `${base} is-${mark}` : base);
+
+/** Top and bottom handles, usable as source and target, hidden: edges pick the side. */
+function Handles() {
+  return (
+    <>
+      <Handle type="source" id="ts" position={Position.Top} className="pp-handle" isConnectable={false} />
+      <Handle type="target" id="tt" position={Position.Top} className="pp-handle" isConnectable={false} />
+      <Handle type="source" id="bs" position={Position.Bottom} className="pp-handle" isConnectable={false} />
+      <Handle type="target" id="bt" position={Position.Bottom} className="pp-handle" isConnectable={false} />
+    </>
+  );
+}
+
+function K8sNode({ data }: NodeProps<Node<K8sNodeData, 'k8snode'>>) {
+  const { t } = useTranslation();
+  const role = data.roles.includes('control-plane') ? 'control-plane' : 'worker';
+  return (
+    <div className={cls('pp-k8snode', data.mark)} data-testid={`k8snode-${data.name}`} aria-label={`Node ${data.name} ${data.ip}`}>
+      <div className="pp-k8snode-header">
+        <span className="pp-k8snode-name">{data.name}</span>
+        <span className="pp-k8snode-ip">{data.ip}</span>
+        <span className="pp-k8snode-sub">
+          <span className="pp-k8snode-role">{t(`role.${role}`)}</span> · <span className="pp-k8snode-cidr">pods {data.podCIDR}</span>
+        </span>
+      </div>
+    </div>
+  );
+}
+
+function Iface({ data }: NodeProps<Node<IfaceData, 'iface'>>) {
+  return (
+    <div className={cls(`pp-iface pp-iface-${data.kind}`, data.mark)}>
+      <Handles />
+      <span className="pp-iface-name">{data.name}</span>
+      {data.address ? <span className="pp-iface-addr">{data.address}</span> : null}
+    </div>
+  );
+}
+
+function Netfilter({ data }: NodeProps<Node<NetfilterData, 'netfilter'>>) {
+  const { t } = useTranslation();
+  return (
+    <div className={cls('pp-netfilter', data.mark)}>
+      <Handles />
+      <span className="pp-netfilter-title">{t('netfilter')}</span>
+      <span className="pp-netfilter-sub">iptables (kube-proxy) · ip route</span>
+    </div>
+  );
+}
+
+function Pod({ data }: NodeProps<Node<PodData, 'pod'>>) {
+  return (
+    <div className={cls(`pp-pod pp-pod-net-${data.netSide}`, data.mark)} aria-label={`Pod ${data.name} ${data.ip}`}>
+      <Handles />
+      <span className="pp-pod-name" title={`${data.namespace}/${data.name}`}>{data.name}</span>
+      <span className="pp-pod-ip">{data.ip}</span>
+    </div>
+  );
+}
+
+function Service({ data }: NodeProps<Node<ServiceData, 'service'>>) {
+  const { t } = useTranslation();
+  return (
+    <div className={cls('pp-service', data.mark)} aria-label={`Service ${data.name} ${data.clusterIP}`}>
+      <Handles />
+      <span className="pp-service-name">Service {data.namespace}/{data.name}</span>
+      <span className="pp-service-ip">ClusterIP {data.clusterIP} · {data.ports}</span>
+      <span className="pp-service-eps">{data.endpoints ? t('endpoints', { n: data.endpoints }) : t('noEndpoints')}</span>
+    </div>
+  );
+}
+
+function Network({ data }: NodeProps<Node<NetworkData, 'network'>>) {
+  const { t } = useTranslation();
+  return (
+    <div className={cls('pp-network', data.mark)}>
+      {data.ports.map((p) => (
+        <Handle
+          key={p.id}
+          type="target"
+          id={`${p.id}:t`}
+          position={p.side === 'top' ? Position.Top : Position.Bottom}
+          style={{ left: p.x }}
+          className="pp-handle"
+          isConnectable={false}
+        />
+      ))}
+      <span>{t('nodeNetwork', { cidr: data.cidr })}</span>
+    </div>
+  );
+}
+
+function Packet({ data }: NodeProps<Node<PacketData, 'packet'>>) {
+  return <div className={`pp-packet pp-packet-${data.direction}`} data-testid="packet" aria-hidden="true">{data.index + 1}</div>;
+}
+
+export const nodeTypes: NodeTypes = {
+  k8snode: K8sNode,
+  iface: Iface,
+  netfilter: Netfilter,
+  pod: Pod,
+  service: Service,
+  network: Network,
+  packet: Packet,
+};

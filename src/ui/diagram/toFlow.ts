@@ -1,0 +1,307 @@
+// toFlow: snapshot topology + layout + trace + active hop → React Flow nodes and edges.
+// Pure and DOM-free (unit-tested in Node); the diagram is derived, never the source of truth.
+import type { Edge, Node } from '@xyflow/react';
+import { ids } from '../../engine/ids.ts';
+import type { Hop, Topology, Trace } from '../../engine/types.ts';
+import { ifaceId, nodeElements, podEth0Id, podId, vethId } from '../../layout/elements.ts';
+import type { Box, Layout, NetSide } from '../../layout/types.ts';
+
+/** How an element relates to the trace being played. */
+export type Mark = 'active' | 'visited' | undefined;
+
+export interface K8sNodeData extends Record<string, unknown> {
+  name: string;
+  ip: string;
+  podCIDR: string;
+  roles: string[];
+  netSide: NetSide;
+  mark: Mark;
+}
+export interface IfaceData extends Record<string, unknown> {
+  name: string;
+  address?: string;
+  kind: 'eth' | 'bridge' | 'vtep' | 'veth' | 'pod-eth0';
+  mark: Mark;
+}
+export interface NetfilterData extends Record<string, unknown> {
+  node: string;
+  mark: Mark;
+}
+export interface PodData extends Record<string, unknown> {
+  name: string;
+  namespace: string;
+  ip: string;
+  veth: string;
+  netSide: NetSide;
+  mark: Mark;
+}
+export interface ServiceData extends Record<string, unknown> {
+  name: string;
+  namespace: string;
+  clusterIP: string;
+  ports: string;
+  endpoints: number;
+  mark: Mark;
+}
+export interface NetworkData extends Record<string, unknown> {
+  cidr: string;
+  ports: { id: string; x: number; side: NetSide }[];
+  mark: Mark;
+}
+export interface PacketData extends Record<string, unknown> {
+  direction: Hop['direction'];
+  index: number;
+}
+
+export type DiagramNode =
+  | Node<K8sNodeData, 'k8snode'>
+  | Node<IfaceData, 'iface'>
+  | Node<NetfilterData, 'netfilter'>
+  | Node<PodData, 'pod'>
+  | Node<ServiceData, 'service'>
+  | Node<NetworkData, 'network'>
+  | Node<PacketData, 'packet'>;
+
+export interface EdgeData extends Record<string, unknown> {
+  lit?: Hop['direction'];
+}
+export type DiagramEdge = Edge<EdgeData>;
+
+export const PACKET_SIZE = 26;
+
+const center = (b: Box) => ({ x: b.x + b.width / 2, y: b.y + b.height / 2 });
+
+function marksOf(trace: Trace | null, activeHop: number): Map<string, Mark> {
+  const marks = new Map<string, Mark>();
+  if (!trace) return marks;
+  trace.hops.forEach((h, i) => {
+    if (i < activeHop && marks.get(h.at) !== 'active') marks.set(h.at, 'visited');
+  });
+  const active = trace.hops[activeHop];
+  if (active) marks.set(active.at, 'active');
+  return marks;
+}
+
+export function toFlow(
+  topology: Topology,
+  layout: Layout,
+  trace: Trace | null,
+  activeHop: number,
+): { nodes: DiagramNode[]; edges: DiagramEdge[] } {
+  const nodes: DiagramNode[] = [];
+  const edges: DiagramEdge[] = [];
+  const marks = marksOf(trace, activeHop);
+  const box = (id: string) => layout.boxes[id];
+
+  function place<T extends DiagramNode>(node: Omit<T, 'position' | 'width' | 'height'>, parent?: string): void {
+    const b = box(node.id);
+    if (!b) return;
+    const p = parent ? box(parent) : undefined;
+    nodes.push({
+      ...node,
+      position: { x: b.x - (p?.x ?? 0), y: b.y - (p?.y ?? 0) },
+      width: b.width,
+      height: b.height,
+      ...(parent && p ? { parentId: parent } : {}),
+      draggable: false,
+      selectable: false,
+    } as DiagramNode);
+  }
+
+  function connect(source: string, target: string, extra: Partial<DiagramEdge> = {}) {
+    const a = box(source);
+    const b = box(target);
+    if (!a || !b) return;
+    const down = center(a).y <= center(b).y;
+    edges.push({
+      id: `e:${source}->${target}`,
+      source,
+      target,
+      sourceHandle: down ? 'bs' : 'ts',
+      targetHandle: down ? 'tt' : 'bt',
+      ...extra,
+    });
+  }
+
+  const netId = ids.nodeNetwork();
+  const net = box(netId);
+  const netPorts: NetworkData['ports'] = [];
+
+  for (const svc of topology.services) {
+    const id = ids.service(svc.id);
+    place<Node<ServiceData, 'service'>>({
+      id,
+      type: 'service',
+      data: {
+        name: svc.name,
+        namespace: svc.namespace,
+        clusterIP: svc.clusterIP,
+        ports: svc.ports.map((p) => `${p.port}/${p.protocol}`).join(', '),
+        endpoints: svc.endpoints.length,
+        mark: marks.get(id),
+      },
+    });
+  }
+
+  for (const node of topology.nodes) {
+    const els = nodeElements(node);
+    const netSide = layout.netSide[els.group] ?? 'bottom';
+    place<Node<K8sNodeData, 'k8snode'>>({
+      id: els.group,
+      type: 'k8snode',
+      data: { name: node.name, ip: node.ip, podCIDR: node.podCIDR, roles: node.roles, netSide, mark: marks.get(els.group) },
+    });
+    for (const iface of [els.bridge, els.vtep, els.eth0]) {
+      if (!iface) continue;
+      const id = ifaceId(node, iface);
+      place<Node<IfaceData, 'iface'>>(
+        { id, type: 'iface', data: { name: iface.name, address: iface.address, kind: iface.kind, mark: marks.get(id) } },
+        els.group,
+      );
+    }
+    place<Node<NetfilterData, 'netfilter'>>(
+      { id: els.netfilter, type: 'netfilter', data: { node: node.name, mark: marks.get(els.netfilter) } },
+      els.group,
+    );
+    for (const pod of node.pods) {
+      const pid = podId(pod);
+      place<Node<PodData, 'pod'>>(
+        {
+          id: pid,
+          type: 'pod',
+          data: { name: pod.name, namespace: pod.namespace, ip: pod.ip, veth: pod.hostVeth.name, netSide, mark: marks.get(pid) },
+        },
+        els.group,
+      );
+      const eid = podEth0Id(pod);
+      place<Node<IfaceData, 'iface'>>(
+        { id: eid, type: 'iface', data: { name: 'eth0', address: pod.eth0.address ?? pod.ip, kind: 'pod-eth0', mark: marks.get(eid) } },
+        pid,
+      );
+      const vid = vethId(pod);
+      place<Node<IfaceData, 'iface'>>(
+        { id: vid, type: 'iface', data: { name: pod.hostVeth.name, kind: 'veth', mark: marks.get(vid) } },
+        els.group,
+      );
+      connect(eid, vid);
+      if (els.bridge) connect(vid, ifaceId(node, els.bridge));
+    }
+    const chain = [els.bridge && ifaceId(node, els.bridge), els.netfilter, els.vtep && ifaceId(node, els.vtep), els.eth0 && ifaceId(node, els.eth0)];
+    const present = chain.filter((c): c is string => !!c);
+    for (let i = 1; i < present.length; i++) connect(present[i - 1]!, present[i]!);
+
+    if (els.eth0 && net) {
+      const eth = box(ifaceId(node, els.eth0));
+      if (eth) {
+        const port = `p:${node.name}`;
+        const side: NetSide = center(eth).y < net.y ? 'top' : 'bottom';
+        netPorts.push({ id: port, x: center(eth).x - net.x, side });
+        const ethId = ifaceId(node, els.eth0);
+        edges.push({
+          id: `e:${ethId}->${netId}`,
+          source: ethId,
+          target: netId,
+          sourceHandle: side === 'top' ? 'bs' : 'ts',
+          targetHandle: `${port}:t`,
+        });
+      }
+    }
+  }
+
+  if (net) {
+    nodes.push({
+      id: netId,
+      type: 'network',
+      position: { x: net.x, y: net.y },
+      width: net.width,
+      height: net.height,
+      draggable: false,
+      selectable: false,
+      data: { cidr: topology.settings.nodeNetwork, ports: netPorts, mark: marks.get(netId) },
+    });
+  }
+
+  for (const svc of topology.services) {
+    for (const ep of svc.endpoints) {
+      if (!ep.podId) continue;
+      connect(ids.service(svc.id), ids.pod(ep.podId), { className: 'edge-endpoint', data: {} });
+    }
+  }
+
+  litPath(trace, activeHop, edges);
+  // The svc→pod edges were pushed last; keep ids unique when a pod backs a port twice.
+  dedupeEdges(edges);
+
+  const hop = trace?.hops[activeHop];
+  const at = hop ? box(hop.at) : undefined;
+  if (hop && at) {
+    // On the element's left edge, so the element's own label stays readable.
+    const c = { x: at.x, y: at.y + at.height / 2 };
+    nodes.push({
+      id: 'packet',
+      type: 'packet',
+      position: { x: c.x - PACKET_SIZE / 2, y: c.y - PACKET_SIZE / 2 },
+      width: PACKET_SIZE,
+      height: PACKET_SIZE,
+      zIndex: 1000,
+      draggable: false,
+      selectable: false,
+      focusable: false,
+      data: { direction: hop.direction, index: hop.index },
+    });
+  }
+  return { nodes, edges };
+}
+
+/** Lights the edge between the previous hop's place and the active one (adds one if none exists). */
+function litPath(trace: Trace | null, activeHop: number, edges: DiagramEdge[]) {
+  const hop = trace?.hops[activeHop];
+  const prev = trace?.hops[activeHop - 1];
+  if (!hop || !prev || prev.at === hop.at) return;
+  const existing = edges.find(
+    (e) => (e.source === prev.at && e.target === hop.at) || (e.source === hop.at && e.target === prev.at),
+  );
+  const cls = `edge-lit edge-${hop.direction}`;
+  if (existing) {
+    existing.data = { ...existing.data, lit: hop.direction };
+    existing.className = [existing.className, cls].filter(Boolean).join(' ');
+    existing.animated = true;
+    existing.zIndex = 999;
+  } else {
+    edges.push({
+      id: `hop:${activeHop}`,
+      source: prev.at,
+      target: hop.at,
+      className: cls,
+      animated: true,
+      zIndex: 999,
+      data: { lit: hop.direction },
+    });
+  }
+}
+
+function dedupeEdges(edges: DiagramEdge[]) {
+  const seen = new Set<string>();
+  for (let i = edges.length - 1; i >= 0; i--) {
+    const id = edges[i]!.id;
+    if (seen.has(id)) edges.splice(i, 1);
+    else seen.add(id);
+  }
+}
+
+/** A short human name for a diagram element id, for the hop list. */
+export function placeLabel(topology: Topology, at: string): string {
+  if (at === ids.nodeNetwork()) return `node network ${topology.settings.nodeNetwork}`;
+  for (const node of topology.nodes) {
+    if (at === ids.node(node.name)) return node.name;
+    if (at === ids.netfilter(node.name)) return `${node.name} netfilter`;
+    for (const iface of node.interfaces) if (at === ids.nodeIf(node.name, iface.name)) return `${node.name} ${iface.name}`;
+    for (const pod of node.pods) {
+      if (at === podId(pod)) return `${pod.namespace}/${pod.name}`;
+      if (at === podEth0Id(pod)) return `${pod.name} eth0`;
+      if (at === vethId(pod)) return `${node.name} ${pod.hostVeth.name}`;
+    }
+  }
+  for (const svc of topology.services) if (at === ids.service(svc.id)) return `Service ${svc.namespace}/${svc.name}`;
+  return at;
+}

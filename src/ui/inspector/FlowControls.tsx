@@ -1,0 +1,34 @@
+// Which flow to trace and with which seed (the seed picks the backend; same seed, same trace).
+import { useTranslation } from 'react-i18next';
+import { usePodpath } from '../../state/store.ts';
+
+export function FlowControls() {
+  const { t } = useTranslation();
+  const flows = usePodpath((s) => s.flows);
+  const selected = usePodpath((s) => s.selectedFlow);
+  const seed = usePodpath((s) => s.seed);
+  return (
+    <div className="pp-flow-controls">
+      <label>
+        {t('flow')}{' '}
+        <select value={selected ?? ''} onChange={(e) => usePodpath.getState().selectFlow(e.target.value)} disabled={flows.length < 2}>
+          {flows.map((f) => (
+            <option key={f.name} value={f.name}>
+              {f.name}: {f.from} → {f.to}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        {t('seed')}{' '}
+        <input
+          type="number"
+          min={0}
+          value={seed}
+          onChange={(e) => usePodpath.getState().setSeed(Number(e.target.value))}
+          className="pp-seed"
+        />
+      </label>
+    </div>
+  );
+}

@@ -1,0 +1,42 @@
+// The engine Worker: a thin dispatch from typed RPC calls to the pure engine and layout.
+// Nothing else lives here (STYLE.md: keep workers thin).
+import * as Comlink from 'comlink';
+import { iptablesSave, loadSnapshot, traceFlow } from '../engine/index.ts';
+import type { Topology } from '../engine/types.ts';
+import { layoutTopology } from '../layout/layout.ts';
+import type { EngineApi, Result } from './protocol.ts';
+
+let lastGood: Topology | null = null;
+
+async function asResult<T>(run: () => T | Promise<T>): Promise<Result<T>> {
+  try {
+    return { ok: true, value: await run() };
+  } catch (err) {
+    return { ok: false, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
+  }
+}
+
+const api: EngineApi = {
+  load: (text, version) =>
+    asResult(async () => {
+      const snapshot = loadSnapshot(text, version);
+      if (snapshot.failed) return { snapshot, layout: null };
+      lastGood = snapshot.topology;
+      return { snapshot, layout: await layoutTopology(snapshot.topology) };
+    }),
+  trace: (flow, seed) =>
+    asResult(() => {
+      if (!lastGood) throw new Error('no topology loaded yet');
+      return traceFlow(lastGood, flow, seed);
+    }),
+  iptablesSave: (node) =>
+    asResult(() => {
+      if (!lastGood) throw new Error('no topology loaded yet');
+      return iptablesSave(lastGood, node);
+    }),
+};
+
+// elk.bundled.js, when loaded inside a worker, installs its own `self.onmessage` dispatcher that
+// would answer Comlink's messages with errors; the layout uses ELK in-process, so remove it.
+self.onmessage = null;
+Comlink.expose(api);
