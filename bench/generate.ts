@@ -65,7 +65,7 @@ metadata:
 spec:
   from: bench/client
   to: app-${services - 1}:80`);
-  return docs.join('\n---\n') + '\n';
+  return `# generated for podpath's bench: ${nodes} nodes, ${services} Services\n` + docs.join('\n---\n') + '\n';
 }
 
 export type EditKind = 'value' | 'structure';

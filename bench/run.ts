@@ -13,6 +13,7 @@ import { gzipSync } from 'node:zlib';
 import { loadSnapshot, traceFlow } from '../src/engine/index.ts';
 import { layoutTopology } from '../src/layout/layout.ts';
 import { defaultScenario } from '../src/scenarios/default.ts';
+import { browserEdits } from './browser.ts';
 import { editOf, generateScenario, type EditKind } from './generate.ts';
 import { kb, ms, summary } from './stats.ts';
 
@@ -61,25 +62,25 @@ async function stages(text: string) {
   return { snapshot: summary(snapT), layout: summary(layoutT), trace: summary(traceT) };
 }
 
-function bundleSizes() {
+function build(): string {
   const out = mkdtempSync(join(tmpdir(), 'podpath-bench-'));
-  try {
-    execFileSync('npx', ['vite', 'build', '--outDir', out, '--emptyOutDir', '--logLevel', 'error'], { stdio: 'inherit' });
-    const assets = join(out, 'assets');
-    const groups: Record<string, { raw: number; gzip: number; files: string[] }> = {};
-    for (const f of readdirSync(assets)) {
-      if (!/\.(js|css)$/.test(f)) continue;
-      const group = f.startsWith('monaco') ? 'Monaco (editor core + YAML, JS+CSS)' : f.startsWith('editor.worker') ? 'Monaco editor worker' : f.startsWith('engine.worker') ? 'engine worker (engine + elkjs)' : f.endsWith('.css') ? 'app CSS' : 'app JS without Monaco';
-      const buf = readFileSync(join(assets, f));
-      const g = (groups[group] ??= { raw: 0, gzip: 0, files: [] });
-      g.raw += statSync(join(assets, f)).size;
-      g.gzip += gzipSync(buf, { level: 9 }).length;
-      g.files.push(f);
-    }
-    return groups;
-  } finally {
-    rmSync(out, { recursive: true, force: true });
+  execFileSync('npx', ['vite', 'build', '--outDir', out, '--emptyOutDir', '--logLevel', 'error'], { stdio: 'inherit' });
+  return out;
+}
+
+function bundleSizes(dist: string) {
+  const assets = join(dist, 'assets');
+  const groups: Record<string, { raw: number; gzip: number; files: string[] }> = {};
+  for (const f of readdirSync(assets)) {
+    if (!/\.(js|css)$/.test(f)) continue;
+    const group = f.startsWith('monaco') ? 'Monaco (editor core + YAML, JS+CSS)' : f.startsWith('editor.worker') ? 'Monaco editor worker' : f.startsWith('engine.worker') ? 'engine worker (engine + elkjs)' : f.endsWith('.css') ? 'app CSS' : 'app JS without Monaco';
+    const buf = readFileSync(join(assets, f));
+    const g = (groups[group] ??= { raw: 0, gzip: 0, files: [] });
+    g.raw += statSync(join(assets, f)).size;
+    g.gzip += gzipSync(buf, { level: 9 }).length;
+    g.files.push(f);
   }
+  return groups;
 }
 
 async function main() {
@@ -105,9 +106,22 @@ async function main() {
     console.log(`${name}`);
     for (const [stage, s] of Object.entries(st)) console.log(`  ${stage.padEnd(9)} median ${ms(s.median)}  p95 ${ms(s.p95)}`);
   }
-  if (!process.argv.includes('--no-build')) {
+  if (process.argv.includes('--no-build')) return;
+  const dist = build();
+  try {
     console.log('\n## production bundle (vite build)');
-    for (const [group, g] of Object.entries(bundleSizes())) console.log(`${group.padEnd(40)} ${kb(g.raw).padStart(11)}  gzip ${kb(g.gzip).padStart(10)}  (${g.files.join(', ')})`);
+    for (const [group, g] of Object.entries(bundleSizes(dist))) console.log(`${group.padEnd(40)} ${kb(g.raw).padStart(11)}  gzip ${kb(g.gzip).padStart(10)}  (${g.files.join(', ')})`);
+    console.log(`\n## in Chromium: typing in Monaco → snapshot + layout + trace applied by the UI (${EDITS} edits each, real engine Worker)`);
+    const figures = await browserEdits(dist, scenarios.map(([name, text]) => ({ name, text })), EDITS);
+    for (const [name, f] of figures) {
+      if (f.missed) console.log(`${name}: ${f.missed} edit(s) gave no complete load → trace within 10 s`);
+      for (const [kind, samples] of [['typing in a comment', f.value], ['replicas 2 <-> 3', f.structure], ['  of which: load', f.load], ['  of which: trace', f.trace]] as const) {
+        const s = summary(samples);
+        console.log(`${name.padEnd(44)} ${kind.padEnd(20)} median ${ms(s.median)}  p95 ${ms(s.p95)}  max ${ms(s.max)}  (budget p95 < ${BUDGET_P95_MS} ms: ${s.p95 < BUDGET_P95_MS ? 'within' : 'OVER'})`);
+      }
+    }
+  } finally {
+    rmSync(dist, { recursive: true, force: true });
   }
 }
 

@@ -18,8 +18,11 @@ export function startEngineSync(): { client: EngineClient; stop: () => void } {
 
   async function load() {
     const { text, version } = usePodpath.getState();
+    // User Timing marks: `npm run bench` reads "podpath:edit" (load sent → trace applied).
+    performance.mark(`podpath:load:${version}`);
     const r = await client.load(text, version);
     if (disposed || 'stale' in r) return;
+    performance.measure('podpath:load', `podpath:load:${version}`);
     if (!r.ok) {
       usePodpath.getState().setWorkerError(r.error);
       return;
@@ -38,10 +41,18 @@ export function startEngineSync(): { client: EngineClient; stop: () => void } {
       s.setTrace(null);
       return;
     }
+    performance.mark('podpath:trace:start');
     const r = await client.trace(flow, s.seed, s.good?.snapshot.version ?? s.version);
+    performance.measure('podpath:trace', 'podpath:trace:start');
     if (disposed || 'stale' in r) return;
-    if (r.ok) usePodpath.getState().setTrace(r.value);
-    else usePodpath.getState().setTrace(null, r.error);
+    if (r.ok) {
+      usePodpath.getState().setTrace(r.value);
+      const loaded = `podpath:load:${usePodpath.getState().good?.snapshot.version}`;
+      if (performance.getEntriesByName(loaded).length) {
+        performance.measure('podpath:edit', loaded);
+        performance.clearMarks(loaded);
+      }
+    } else usePodpath.getState().setTrace(null, r.error);
   }
 
   const unsubscribe = usePodpath.subscribe((s, prev) => {
