@@ -50,7 +50,7 @@ const t = snap.topology;
 for (const node of t.nodes) {
   const ns = `${tag}-load`;
   newNs(ns);
-  inNs(ns, 'nfacct', 'add', 'ct_state_invalid_dropped_pkts'); // kube-proxy creates its counters first
+  for (const c of ['ct_state_invalid_dropped_pkts', 'localhost_nps_accepted_pkts']) inNs(ns, 'nfacct', 'add', c); // kube-proxy creates its counters first
   const rules = iptablesSave(t, node.name);
   inNsInput(ns, rules, 'iptables-nft-restore');
   const wrote = rules.split('\n').filter((l) => l.startsWith('-A ')).length;
@@ -113,7 +113,7 @@ node.pods
     inNs(ns, 'ip', 'link', 'set', 'eth0', 'up');
     inNs(ns, 'ip', 'route', 'add', 'default', 'via', cni0.address!.split('/')[0]!);
   });
-inNs(nodeNs, 'nfacct', 'add', 'ct_state_invalid_dropped_pkts');
+for (const c of ['ct_state_invalid_dropped_pkts', 'localhost_nps_accepted_pkts']) inNs(nodeNs, 'nfacct', 'add', c);
 inNsInput(nodeNs, iptablesSave(t, node.name), 'iptables-nft-restore');
 
 const CONNECTIONS = 24;

@@ -104,6 +104,8 @@ export interface ServicePortInfo {
   port: number;
   targetPort: number | string;
   protocol: Protocol;
+  /** 0 when the Service has no NodePort. */
+  nodePort: number;
 }
 
 export interface EndpointInfo {
@@ -111,20 +113,36 @@ export interface EndpointInfo {
   port: number;
   portName: string;
   protocol: Protocol;
+  /** EndpointSlice conditions (ready unset means ready; serving defaults to ready). */
   ready: boolean;
+  serving: boolean;
+  terminating: boolean;
   nodeName?: string;
   podId?: string;
 }
+
+export type ServiceType = 'ClusterIP' | 'NodePort' | 'LoadBalancer' | 'ExternalName';
 
 export interface ServiceInfo {
   id: string;
   namespace: string;
   name: string;
-  type: 'ClusterIP';
+  type: ServiceType;
+  /** "None" for a headless Service; "" for ExternalName. */
   clusterIP: string;
   selector: Record<string, string>;
   ports: ServicePortInfo[];
   endpoints: EndpointInfo[];
+  externalIPs: string[];
+  loadBalancerIPs: string[];
+  loadBalancerSourceRanges: string[];
+  externalTrafficPolicy: 'Cluster' | 'Local';
+  internalTrafficPolicy: 'Cluster' | 'Local';
+  /** Only meaningful for LoadBalancer + externalTrafficPolicy Local; 0 otherwise. */
+  healthCheckNodePort: number;
+  /** sessionAffinity ClientIP: the timeout in seconds. */
+  affinitySeconds?: number;
+  externalName?: string;
   source: SourceRef;
 }
 

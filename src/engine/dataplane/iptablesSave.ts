@@ -9,7 +9,7 @@ const TABLE_ORDER: TableName[] = ['filter', 'nat'];
 export function renderRuleset(rs: Ruleset, opts: { builtins: boolean }): string {
   const out: string[] = [];
   for (const t of TABLE_ORDER) {
-    const chains = rs.tables[t].filter((c) => opts.builtins || !builtinChains[t].includes(c.name));
+    const chains = rs.tables[t].filter((c) => opts.builtins || !(builtinChains[t].includes(c.name) || rs.foreign?.includes(c.name)));
     out.push(`*${t}`);
     for (const c of chains) out.push(`:${c.name} ${builtinChains[t].includes(c.name) ? 'ACCEPT' : '-'} [0:0]`);
     for (const c of chains) for (const r of c.rules) out.push(`-A ${c.name} ${r}`);
@@ -71,7 +71,9 @@ export function normalizeKubeProxyDump(text: string): string {
 export function servicePortsOf(t: Topology): KubeProxyServicePort[] {
   const out: KubeProxyServicePort[] = [];
   for (const s of t.services) {
-    if (s.clusterIP === 'None') continue; // headless: no ClusterIP, no rules
+    // Headless and ExternalName Services have no ClusterIP: kube-proxy writes nothing for them.
+    if (s.clusterIP === 'None' || s.clusterIP === '' || s.type === 'ExternalName') continue;
+    const exposed = s.type === 'NodePort' || s.type === 'LoadBalancer' || s.externalIPs.length > 0;
     for (const p of s.ports) {
       out.push({
         namespace: s.namespace,
@@ -80,7 +82,17 @@ export function servicePortsOf(t: Topology): KubeProxyServicePort[] {
         clusterIP: s.clusterIP,
         port: p.port,
         protocol: p.protocol,
-        endpoints: s.endpoints.filter((e) => e.portName === p.name && e.ready).map((e) => ({ ip: e.ip, port: e.port })),
+        nodePort: p.nodePort,
+        externalIPs: s.externalIPs,
+        loadBalancerVIPs: s.loadBalancerIPs,
+        loadBalancerSourceRanges: s.loadBalancerSourceRanges,
+        healthCheckNodePort: s.healthCheckNodePort,
+        externalPolicyLocal: exposed && s.externalTrafficPolicy === 'Local',
+        internalPolicyLocal: s.internalTrafficPolicy === 'Local',
+        affinitySeconds: s.affinitySeconds,
+        endpoints: s.endpoints
+          .filter((e) => e.portName === p.name && e.protocol === p.protocol)
+          .map((e) => ({ ip: e.ip, port: e.port, ready: e.ready, serving: e.serving, terminating: e.terminating, nodeName: e.nodeName })),
       });
     }
   }
@@ -88,8 +100,23 @@ export function servicePortsOf(t: Topology): KubeProxyServicePort[] {
   return out.sort((a, b) => (`${a.namespace}/${a.name}:${a.portName}` < `${b.namespace}/${b.name}:${b.portName}` ? -1 : 1));
 }
 
+/** kube-proxy's flags on a kubeadm node (KubeProxyConfiguration defaults, Kubernetes ≥ 1.29). */
 export function kubeProxyParamsFor(t: Topology, nodeName: string): KubeProxyParams {
-  return { nodeName, clusterCIDR: t.settings.podCIDR, masqueradeBit: t.settings.kubeProxy.masqueradeBit, nfacct: true };
+  const node = t.nodes.find((n) => n.name === nodeName);
+  return {
+    nodeName,
+    nodeIP: node?.ip ?? '',
+    nodeAddresses: ['127.0.0.1', ...(node?.interfaces.filter((i) => i.address).map((i) => i.address!.split('/')[0]!) ?? [])],
+    clusterCIDR: t.settings.podCIDR,
+    masqueradeBit: t.settings.kubeProxy.masqueradeBit,
+    masqueradeAll: false,
+    localhostNodePorts: true,
+    nodePortAddresses: null,
+    nfacct: { ctStateInvalidDropped: true, localhostNodePortsAccepted: true },
+    // iptables ≥ 1.6.2 supports it, so kube-proxy always adds it on current distributions.
+    randomFully: true,
+    conntrackTCPLiberal: false,
+  };
 }
 
 export function nodeRuleset(t: Topology, nodeName: string): Ruleset {

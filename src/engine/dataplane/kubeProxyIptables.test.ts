@@ -36,7 +36,11 @@ function servicePorts(input: string): KubeProxyServicePort[] {
             const port = (s.ports as Doc[]).find((sp) => (sp.name ?? '') === (p.name ?? ''));
             return port ? (s.endpoints as Doc[]).filter((e) => e.conditions?.ready !== false).flatMap((e) => (e.addresses as string[]).map((ip) => ({ ip, port: port.port as number }))) : [];
           });
-        return { namespace: svc.metadata.namespace, name: svc.metadata.name, portName: p.name ?? '', clusterIP: svc.spec.clusterIP, port: p.port, protocol: p.protocol ?? 'TCP', endpoints: eps };
+        return {
+          namespace: svc.metadata.namespace, name: svc.metadata.name, portName: p.name ?? '', clusterIP: svc.spec.clusterIP, port: p.port, protocol: p.protocol ?? 'TCP',
+          nodePort: 0, externalIPs: [], loadBalancerVIPs: [], loadBalancerSourceRanges: [], healthCheckNodePort: 0, externalPolicyLocal: false, internalPolicyLocal: false,
+          endpoints: eps.map((e) => ({ ...e, ready: true, serving: true, terminating: false })),
+        };
       }),
     );
 }
@@ -48,9 +52,16 @@ describe('kube-proxy iptables rules match kube-proxy\'s own expected dumps (Clus
     const px = params.proxier;
     const rs = kubeProxyRules(servicePorts(readFileSync(join(dir, 'input.yaml'), 'utf8')), {
       nodeName: px.nodeName,
+      nodeIP: px.nodeIP,
+      nodeAddresses: [],
       clusterCIDR: px.localDetector.clusterCIDR,
       masqueradeBit: Math.log2(parseInt(px.masqueradeMark, 16)),
-      nfacct: (px.nfacctCounters ?? []).length > 0,
+      masqueradeAll: false,
+      localhostNodePorts: true,
+      nodePortAddresses: null,
+      nfacct: { ctStateInvalidDropped: (px.nfacctCounters ?? []).length > 0, localhostNodePortsAccepted: (px.nfacctCounters ?? []).length > 0 },
+      randomFully: false,
+      conntrackTCPLiberal: false,
     });
     const ours = normalizeKubeProxyDump(renderRuleset(rs, { builtins: false }));
     const expected = normalizeKubeProxyDump(readFileSync(join(dir, 'expected.iptables'), 'utf8'));

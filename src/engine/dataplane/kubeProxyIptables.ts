@@ -2,22 +2,45 @@
 // writes its iptables-restore input. Source: kubernetes pkg/proxy/iptables/proxier.go
 // (syncProxyRules, writeServiceToEndpointRules, iptablesJumpChains) and the expected dumps of
 // pkg/proxy/iptables/proxier_test.go (../shared/conformance/kube-proxy).
-// This skeleton writes ClusterIP Services (with endpoints, or REJECT without); NodePort,
-// LoadBalancer, external IPs, traffic policies and affinity come with issue 4.
 
 import type { Protocol } from '../types.ts';
 import { kubeProxyHash16 } from '../util/hash.ts';
+import { cidrContains, formatCidr, parseCidr, parseIPv4 } from '../util/ipv4.ts';
+import { categorizeEndpoints, externallyAccessible, usesClusterEndpoints, usesLocalEndpoints } from './kubeProxyEndpoints.ts';
 
 export interface KubeProxyParams {
   nodeName: string;
-  /** The local-traffic detector's cluster CIDR ("! -s <cidr> -j KUBE-MARK-MASQ"). */
-  clusterCIDR: string;
+  /** The node's primary IP (loadBalancerSourceRanges containing it also admit the LB IPs as sources). */
+  nodeIP: string;
+  /** Every address on the node's interfaces (--nodeport-addresses picks among them). */
+  nodeAddresses: string[];
+  /** The local-traffic detector's cluster CIDR ("! -s <cidr> -j KUBE-MARK-MASQ"); null: no detector. */
+  clusterCIDR: string | null;
   /** --iptables-masquerade-bit 14 → 0x4000. */
   masqueradeBit: number;
-  /** Kubernetes ≥ 1.29 counts dropped invalid packets with nfacct objects. */
-  nfacct: boolean;
+  masqueradeAll: boolean;
+  /** --iptables-localhost-nodeports (default true). */
+  localhostNodePorts: boolean;
+  /** --nodeport-addresses CIDRs; null or empty: every local address. */
+  nodePortAddresses: string[] | null;
+  /** nfacct counters kube-proxy could create (Kubernetes ≥ 1.29). */
+  nfacct: { ctStateInvalidDropped: boolean; localhostNodePortsAccepted: boolean };
+  /** MASQUERADE --random-fully when iptables supports it. */
+  randomFully: boolean;
+  /** nf_conntrack_tcp_be_liberal set: no INVALID drop rule. */
+  conntrackTCPLiberal: boolean;
 }
 
+export interface KubeProxyEndpoint {
+  ip: string;
+  port: number;
+  ready: boolean;
+  serving: boolean;
+  terminating: boolean;
+  nodeName?: string;
+}
+
+/** One Service port as kube-proxy sees it (pkg/proxy/serviceport.go, servicechangetracker.go). */
 export interface KubeProxyServicePort {
   namespace: string;
   name: string;
@@ -25,8 +48,19 @@ export interface KubeProxyServicePort {
   clusterIP: string;
   port: number;
   protocol: Protocol;
-  /** Ready endpoints, already in kube-proxy's order (sorted by "IP:port"). */
-  endpoints: { ip: string; port: number }[];
+  /** 0: no NodePort. */
+  nodePort: number;
+  externalIPs: string[];
+  loadBalancerVIPs: string[];
+  loadBalancerSourceRanges: string[];
+  /** Only for LoadBalancer Services with externalTrafficPolicy Local; 0 otherwise. */
+  healthCheckNodePort: number;
+  externalPolicyLocal: boolean;
+  internalPolicyLocal: boolean;
+  /** sessionAffinity ClientIP: the timeout in seconds. */
+  affinitySeconds?: number;
+  /** Endpoints in kube-proxy's order (sorted by "IP:port"). */
+  endpoints: KubeProxyEndpoint[];
 }
 
 export type TableName = 'filter' | 'nat';
@@ -39,6 +73,8 @@ export interface Chain {
 
 export interface Ruleset {
   tables: Record<TableName, Chain[]>;
+  /** Chains that exist on the node but that kube-proxy does not write (kubelet's KUBE-FIREWALL). */
+  foreign?: string[];
 }
 
 export const builtinChains: Record<TableName, string[]> = {
@@ -51,9 +87,11 @@ export function servicePortName(sp: Pick<KubeProxyServicePort, 'namespace' | 'na
   return `${sp.namespace}/${sp.name}${sp.portName ? ':' + sp.portName : ''}`;
 }
 
-export function svcChainName(sp: KubeProxyServicePort): string {
-  return `KUBE-SVC-${kubeProxyHash16(servicePortName(sp) + sp.protocol.toLowerCase())}`;
-}
+const portProtoHash = (sp: KubeProxyServicePort) => kubeProxyHash16(servicePortName(sp) + sp.protocol.toLowerCase());
+export const svcChainName = (sp: KubeProxyServicePort) => `KUBE-SVC-${portProtoHash(sp)}`;
+export const svlChainName = (sp: KubeProxyServicePort) => `KUBE-SVL-${portProtoHash(sp)}`;
+export const extChainName = (sp: KubeProxyServicePort) => `KUBE-EXT-${portProtoHash(sp)}`;
+export const fwChainName = (sp: KubeProxyServicePort) => `KUBE-FW-${portProtoHash(sp)}`;
 
 export function sepChainName(sp: KubeProxyServicePort, ep: { ip: string; port: number }): string {
   return `KUBE-SEP-${kubeProxyHash16(servicePortName(sp) + sp.protocol.toLowerCase() + `${ep.ip}:${ep.port}`)}`;
@@ -69,7 +107,7 @@ function probability(n: number): string {
   return (1 / n).toFixed(10);
 }
 
-/** The rules kube-proxy writes for one node. */
+/** The rules kube-proxy writes for one node (proxier.go syncProxyRules). */
 export function kubeProxyRules(ports: KubeProxyServicePort[], p: KubeProxyParams): Ruleset {
   const mark = `0x${(1 << p.masqueradeBit).toString(16)}`;
   const chains = new Map<string, Chain>();
@@ -84,76 +122,201 @@ export function kubeProxyRules(ports: KubeProxyServicePort[], p: KubeProxyParams
     }
     return c;
   };
+  const add = (t: TableName, name: string, rule: string) => chain(t, name).rules.push(rule);
 
   // Built-in chain jumps. kube-proxy ensures each with "-I <chain> 1" (Prepend) in the order of
   // iptablesJumpChains, so the last one listed ends up first; kubelet's KUBE-FIREWALL jumps were
   // there before kube-proxy started and end up last.
+  const ctNew = '-m conntrack --ctstate NEW ';
   const jumps: [TableName, string, string, string][] = [
-    ['filter', 'INPUT', '-m conntrack --ctstate NEW ' + comment('kubernetes load balancer firewall'), 'KUBE-PROXY-FIREWALL'],
+    ['filter', 'INPUT', ctNew + comment('kubernetes load balancer firewall'), 'KUBE-PROXY-FIREWALL'],
     ['filter', 'INPUT', comment('kubernetes health check service ports'), 'KUBE-NODEPORTS'],
-    ['filter', 'INPUT', '-m conntrack --ctstate NEW ' + comment('kubernetes externally-visible service portals'), 'KUBE-EXTERNAL-SERVICES'],
+    ['filter', 'INPUT', ctNew + comment('kubernetes externally-visible service portals'), 'KUBE-EXTERNAL-SERVICES'],
     ['filter', 'INPUT', '', 'KUBE-FIREWALL'],
-    ['filter', 'FORWARD', '-m conntrack --ctstate NEW ' + comment('kubernetes load balancer firewall'), 'KUBE-PROXY-FIREWALL'],
+    ['filter', 'FORWARD', ctNew + comment('kubernetes load balancer firewall'), 'KUBE-PROXY-FIREWALL'],
     ['filter', 'FORWARD', comment('kubernetes forwarding rules'), 'KUBE-FORWARD'],
-    ['filter', 'FORWARD', '-m conntrack --ctstate NEW ' + comment('kubernetes service portals'), 'KUBE-SERVICES'],
-    ['filter', 'FORWARD', '-m conntrack --ctstate NEW ' + comment('kubernetes externally-visible service portals'), 'KUBE-EXTERNAL-SERVICES'],
-    ['filter', 'OUTPUT', '-m conntrack --ctstate NEW ' + comment('kubernetes load balancer firewall'), 'KUBE-PROXY-FIREWALL'],
-    ['filter', 'OUTPUT', '-m conntrack --ctstate NEW ' + comment('kubernetes service portals'), 'KUBE-SERVICES'],
+    ['filter', 'FORWARD', ctNew + comment('kubernetes service portals'), 'KUBE-SERVICES'],
+    ['filter', 'FORWARD', ctNew + comment('kubernetes externally-visible service portals'), 'KUBE-EXTERNAL-SERVICES'],
+    ['filter', 'OUTPUT', ctNew + comment('kubernetes load balancer firewall'), 'KUBE-PROXY-FIREWALL'],
+    ['filter', 'OUTPUT', ctNew + comment('kubernetes service portals'), 'KUBE-SERVICES'],
     ['filter', 'OUTPUT', '', 'KUBE-FIREWALL'],
     ['nat', 'PREROUTING', comment('kubernetes service portals'), 'KUBE-SERVICES'],
     ['nat', 'OUTPUT', comment('kubernetes service portals'), 'KUBE-SERVICES'],
     ['nat', 'POSTROUTING', comment('kubernetes postrouting rules'), 'KUBE-POSTROUTING'],
   ];
   for (const t of ['filter', 'nat'] as const) for (const b of builtinChains[t]) chain(t, b);
-  for (const [t, c, match, target] of jumps) chain(t, c).rules.push(`${match ? match + ' ' : ''}-j ${target}`);
+  for (const [t, c, match, target] of jumps) add(t, c, `${match ? match + ' ' : ''}-j ${target}`);
 
   // The chains of every sync, in the order kube-proxy declares them.
-  for (const c of ['KUBE-NODEPORTS', 'KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-FIREWALL', 'KUBE-FORWARD', 'KUBE-PROXY-FIREWALL']) chain('filter', c);
+  // KUBE-FIREWALL is kube-proxy's only with localhost NodePorts; kubelet creates it anyway.
+  for (const c of ['KUBE-NODEPORTS', 'KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', ...(p.localhostNodePorts ? ['KUBE-FIREWALL'] : []), 'KUBE-FORWARD', 'KUBE-PROXY-FIREWALL']) chain('filter', c);
   for (const c of ['KUBE-NODEPORTS', 'KUBE-SERVICES', 'KUBE-MARK-MASQ', 'KUBE-POSTROUTING']) chain('nat', c);
 
-  chain('filter', 'KUBE-FIREWALL').rules.push(
-    `${comment('block incoming localnet connections')} -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP`,
-  );
-  chain('filter', 'KUBE-FORWARD').rules.push(
-    `-m conntrack --ctstate INVALID${p.nfacct ? ' -m nfacct --nfacct-name ct_state_invalid_dropped_pkts' : ''} -j DROP`,
-    `${comment('kubernetes forwarding rules')} -m mark --mark ${mark}/${mark} -j ACCEPT`,
-    `${comment('kubernetes forwarding conntrack rule')} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
-  );
-  chain('nat', 'KUBE-MARK-MASQ').rules.push(`-j MARK --or-mark ${mark}`);
-  chain('nat', 'KUBE-POSTROUTING').rules.push(
-    `-m mark ! --mark ${mark}/${mark} -j RETURN`,
-    // Clear the mark so a packet re-traversing the stack is not masqueraded twice.
-    `-j MARK --xor-mark ${mark}`,
-    `${comment('kubernetes service traffic requiring SNAT')} -j MASQUERADE`,
-  );
-
-  const svcRules = chain('nat', 'KUBE-SERVICES').rules;
-  for (const sp of ports) {
-    const name = servicePortName(sp);
-    const proto = sp.protocol.toLowerCase();
-    const dst = `-m ${proto} -p ${proto} -d ${sp.clusterIP} --dport ${sp.port}`;
-    if (sp.endpoints.length === 0) {
-      // No endpoints: the filter table rejects, so the client gets "connection refused" (ICMP
-      // port unreachable) instead of a timeout.
-      chain('filter', 'KUBE-SERVICES').rules.push(`${comment(`${name} has no endpoints`)} ${dst} -j REJECT`);
-      continue;
-    }
-    const svcChain = svcChainName(sp);
-    svcRules.push(`${comment(`${name} cluster IP`)} ${dst} -j ${svcChain}`);
-    const svc = chain('nat', svcChain);
-    // Traffic to the ClusterIP from outside the pod network is masqueraded (local detector).
-    svc.rules.push(`${comment(`${name} cluster IP`)} ${dst} ! -s ${p.clusterCIDR} -j KUBE-MARK-MASQ`);
-    const n = sp.endpoints.length;
-    sp.endpoints.forEach((ep, i) => {
-      const sep = sepChainName(sp, ep);
-      const stat = i < n - 1 ? ` -m statistic --mode random --probability ${probability(n - i)}` : '';
-      svc.rules.push(`${comment(`${name} -> ${ep.ip}:${ep.port}`)}${stat} -j ${sep}`);
-      const c = chain('nat', sep);
-      // Hairpin: a pod reaching itself through the Service must be masqueraded.
-      c.rules.push(`${comment(name)} -s ${ep.ip} -j KUBE-MARK-MASQ`);
-      c.rules.push(`${comment(name)} -m ${proto} -p ${proto} -j DNAT --to-destination ${ep.ip}:${ep.port}`);
-    });
+  add('nat', 'KUBE-POSTROUTING', `-m mark ! --mark ${mark}/${mark} -j RETURN`);
+  // Clear the mark so a packet re-traversing the stack is not masqueraded twice.
+  add('nat', 'KUBE-POSTROUTING', `-j MARK --xor-mark ${mark}`);
+  add('nat', 'KUBE-POSTROUTING', `${comment('kubernetes service traffic requiring SNAT')} -j MASQUERADE${p.randomFully ? ' --random-fully' : ''}`);
+  add('nat', 'KUBE-MARK-MASQ', `-j MARK --or-mark ${mark}`);
+  if (p.localhostNodePorts) {
+    // route_localnet makes NodePorts reachable on 127.0.0.1; this rule closes the hole it opens
+    // for packets from elsewhere (kubernetes issue 90259).
+    add('filter', 'KUBE-FIREWALL', `${comment('block incoming localnet connections')} -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP`);
   }
-  svcRules.push(`${comment('kubernetes service nodeports; NOTE: this must be the last rule in this chain')} -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS`);
-  return { tables: table };
+
+  const masqIfNotLocal = p.masqueradeAll ? '' : p.clusterCIDR ? ` ! -s ${p.clusterCIDR}` : undefined;
+  for (const sp of ports) writeServicePort(sp, p, add, masqIfNotLocal);
+
+  const npAll = !p.nodePortAddresses || p.nodePortAddresses.length === 0 || p.nodePortAddresses.includes('0.0.0.0/0');
+  const lastRule = comment('kubernetes service nodeports; NOTE: this must be the last rule in this chain');
+  if (npAll) {
+    add('nat', 'KUBE-SERVICES', `${lastRule} -m addrtype --dst-type LOCAL${p.localhostNodePorts ? '' : ' ! -d 127.0.0.0/8'} -j KUBE-NODEPORTS`);
+  } else {
+    for (const ip of nodePortIPs(p)) add('nat', 'KUBE-SERVICES', `${lastRule} -d ${ip} -j KUBE-NODEPORTS`);
+  }
+  if (!p.conntrackTCPLiberal) {
+    add('filter', 'KUBE-FORWARD', `-m conntrack --ctstate INVALID${p.nfacct.ctStateInvalidDropped ? ' -m nfacct --nfacct-name ct_state_invalid_dropped_pkts' : ''} -j DROP`);
+  }
+  add('filter', 'KUBE-FORWARD', `${comment('kubernetes forwarding rules')} -m mark --mark ${mark}/${mark} -j ACCEPT`);
+  add('filter', 'KUBE-FORWARD', `${comment('kubernetes forwarding conntrack rule')} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`);
+  if (!p.localhostNodePorts) chain('filter', 'KUBE-FIREWALL');
+  return { tables: table, foreign: p.localhostNodePorts ? [] : ['KUBE-FIREWALL'] };
+}
+
+/** --nodeport-addresses: the node's IPv4 addresses inside the given CIDRs (NodePortAddresses.GetNodeIPs). */
+function nodePortIPs(p: KubeProxyParams): string[] {
+  const ips = new Set<string>();
+  for (const cidr of p.nodePortAddresses ?? []) {
+    const c = parseCidr(cidr);
+    if (!c) continue; // another family
+    for (const a of p.nodeAddresses) {
+      const n = parseIPv4(a);
+      if (n === undefined || !cidrContains(c, n)) continue;
+      // Loopback NodePorts need --iptables-localhost-nodeports.
+      if (a.startsWith('127.') && !p.localhostNodePorts) continue;
+      ips.add(a);
+    }
+  }
+  return [...ips].sort();
+}
+
+type Add = (t: TableName, chain: string, rule: string) => void;
+
+function writeServicePort(sp: KubeProxyServicePort, p: KubeProxyParams, add: Add, masqIfNotLocal: string | undefined) {
+  const name = servicePortName(sp);
+  const proto = sp.protocol.toLowerCase();
+  const pm = `-m ${proto} -p ${proto}`;
+  const { cluster, local, allReachable, hasAny } = categorizeEndpoints(sp, p.nodeName);
+  const svcChain = svcChainName(sp);
+  const svlChain = svlChainName(sp);
+  const extChain = extChainName(sp);
+  const fwChain = fwChainName(sp);
+  const usesCluster = cluster.length > 0 && usesClusterEndpoints(sp);
+  const usesLocal = local.length > 0 && usesLocalEndpoints(sp);
+  const extLocal = externallyAccessible(sp) && sp.externalPolicyLocal;
+  const internalChain = sp.internalPolicyLocal ? svlChain : svcChain;
+  const hasInternal = hasAny && !(sp.internalPolicyLocal && local.length === 0);
+  const externalPolicyChain = extLocal ? svlChain : svcChain;
+  const hasExternal = hasAny && !(extLocal && local.length === 0);
+  const usesExt = hasAny && externallyAccessible(sp);
+  const usesFw = hasAny && sp.loadBalancerVIPs.length > 0 && sp.loadBalancerSourceRanges.length > 0;
+  const lbChain = usesFw ? fwChain : extChain;
+  const internalFilter = !hasAny ? ['REJECT', `${name} has no endpoints`] : ['DROP', `${name} has no local endpoints`];
+  const externalFilter = internalFilter;
+
+  // Capture the ClusterIP.
+  const clusterIPMatch = `${pm} -d ${sp.clusterIP} --dport ${sp.port}`;
+  if (hasInternal) add('nat', 'KUBE-SERVICES', `${comment(`${name} cluster IP`)} ${clusterIPMatch} -j ${internalChain}`);
+  else add('filter', 'KUBE-SERVICES', `${comment(internalFilter[1]!)} ${clusterIPMatch} -j ${internalFilter[0]}`);
+
+  for (const ip of sp.externalIPs) {
+    if (hasAny) add('nat', 'KUBE-SERVICES', `${comment(`${name} external IP`)} ${pm} -d ${ip} --dport ${sp.port} -j ${extChain}`);
+    if (!hasExternal) add('filter', 'KUBE-EXTERNAL-SERVICES', `${comment(externalFilter[1]!)} ${pm} -d ${ip} --dport ${sp.port} -j ${externalFilter[0]}`);
+  }
+  for (const ip of sp.loadBalancerVIPs) {
+    if (hasAny) add('nat', 'KUBE-SERVICES', `${comment(`${name} loadbalancer IP`)} ${pm} -d ${ip} --dport ${sp.port} -j ${lbChain}`);
+    if (usesFw) add('filter', 'KUBE-PROXY-FIREWALL', `${comment(`${name} traffic not accepted by ${fwChain}`)} ${pm} -d ${ip} --dport ${sp.port} -j DROP`);
+  }
+  if (!hasExternal) {
+    for (const ip of sp.loadBalancerVIPs) add('filter', 'KUBE-EXTERNAL-SERVICES', `${comment(externalFilter[1]!)} ${pm} -d ${ip} --dport ${sp.port} -j ${externalFilter[0]}`);
+  }
+  if (sp.nodePort !== 0) {
+    if (hasAny) {
+      if (p.localhostNodePorts && p.nfacct.localhostNodePortsAccepted) {
+        add('nat', 'KUBE-NODEPORTS', `${comment(name)} ${pm} -d 127.0.0.0/8 --dport ${sp.nodePort} -m nfacct --nfacct-name localhost_nps_accepted_pkts -j ${extChain}`);
+      }
+      add('nat', 'KUBE-NODEPORTS', `${comment(name)} ${pm} --dport ${sp.nodePort} -j ${extChain}`);
+    }
+    if (!hasExternal) add('filter', 'KUBE-EXTERNAL-SERVICES', `${comment(externalFilter[1]!)} -m addrtype --dst-type LOCAL ${pm} --dport ${sp.nodePort} -j ${externalFilter[0]}`);
+  }
+  if (sp.healthCheckNodePort !== 0) {
+    // Health-check NodePorts are always TCP (the load balancer's HTTP probe).
+    add('filter', 'KUBE-NODEPORTS', `${comment(`${name} health check node port`)} -m tcp -p tcp --dport ${sp.healthCheckNodePort} -j ACCEPT`);
+  }
+
+  // Internal traffic: masquerade what does not come from the pod network (or everything with masqueradeAll).
+  if (hasInternal && masqIfNotLocal !== undefined) add('nat', internalChain, `${comment(`${name} cluster IP`)} ${clusterIPMatch}${masqIfNotLocal} -j KUBE-MARK-MASQ`);
+
+  if (usesExt) {
+    if (!extLocal) {
+      add('nat', extChain, `${comment(`masquerade traffic for ${name} external destinations`)} -j KUBE-MARK-MASQ`);
+    } else {
+      // Pods reaching an external address of a Local-policy Service are short-circuited to all
+      // endpoints, as if they had gone out to the load balancer and come back.
+      if (p.clusterCIDR) add('nat', extChain, `${comment(`pod traffic for ${name} external destinations`)} -s ${p.clusterCIDR} -j ${svcChain}`);
+      add('nat', extChain, `${comment(`masquerade LOCAL traffic for ${name} external destinations`)} -m addrtype --src-type LOCAL -j KUBE-MARK-MASQ`);
+      add('nat', extChain, `${comment(`route LOCAL traffic for ${name} external destinations`)} -m addrtype --src-type LOCAL -j ${svcChain}`);
+    }
+    if (hasExternal) add('nat', extChain, `-j ${externalPolicyChain}`);
+  }
+
+  if (usesFw) {
+    const fwComment = comment(`${name} loadbalancer IP`);
+    let allowFromNode = false;
+    for (const raw of sp.loadBalancerSourceRanges) {
+      const cidr = normaliseCidr(raw);
+      if (!cidr) continue;
+      add('nat', fwChain, `${fwComment} -s ${cidr} -j ${extChain}`);
+      const c = parseCidr(cidr);
+      const n = parseIPv4(p.nodeIP);
+      if (c && n !== undefined && cidrContains(c, n)) allowFromNode = true;
+    }
+    // A VIP-like LB address is often local to the node: requests from the node loop back with
+    // the VIP as their source, and must be let through.
+    if (allowFromNode) for (const ip of sp.loadBalancerVIPs) add('nat', fwChain, `${fwComment} -s ${ip} -j ${extChain}`);
+    add('nat', fwChain, comment(`other traffic to ${name} will be dropped by KUBE-PROXY-FIREWALL`));
+  }
+
+  if (usesCluster) writeEndpointDispatch(sp, svcChain, cluster, add);
+  if (usesLocal) writeEndpointDispatch(sp, svlChain, local, add);
+
+  for (const ep of allReachable) {
+    const sep = sepChainName(sp, ep);
+    // Hairpin: a pod reaching itself through the Service must be masqueraded.
+    add('nat', sep, `${comment(name)} -s ${ep.ip} -j KUBE-MARK-MASQ`);
+    const recent = sp.affinitySeconds !== undefined ? ` -m recent --name ${sep} --set` : '';
+    add('nat', sep, `${comment(name)}${recent} ${pm} -j DNAT --to-destination ${ep.ip}:${ep.port}`);
+  }
+}
+
+/** writeServiceToEndpointRules: affinity checks first, then the probability ladder. */
+function writeEndpointDispatch(sp: KubeProxyServicePort, chainName: string, eps: KubeProxyEndpoint[], add: Add) {
+  const name = servicePortName(sp);
+  if (sp.affinitySeconds !== undefined) {
+    for (const ep of eps) {
+      const sep = sepChainName(sp, ep);
+      add('nat', chainName, `${comment(`${name} -> ${ep.ip}:${ep.port}`)} -m recent --name ${sep} --rcheck --seconds ${sp.affinitySeconds} --reap -j ${sep}`);
+    }
+  }
+  const n = eps.length;
+  eps.forEach((ep, i) => {
+    // Endpoint i of n is taken with probability 1/(n-i); the last one always.
+    const stat = i < n - 1 ? ` -m statistic --mode random --probability ${probability(n - i)}` : '';
+    add('nat', chainName, `${comment(`${name} -> ${ep.ip}:${ep.port}`)}${stat} -j ${sepChainName(sp, ep)}`);
+  });
+}
+
+/** loadBalancerSourceRanges entries may carry spaces; kube-proxy trims and parses them. */
+function normaliseCidr(raw: string): string | undefined {
+  const c = parseCidr(raw.trim());
+  return c ? formatCidr(c) : undefined;
 }

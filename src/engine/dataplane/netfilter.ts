@@ -59,6 +59,10 @@ interface ParsedRule {
   target?: string;
   targetArgs: Record<string, string>;
   probability?: number;
+  /** Tests connection state (conntrack, mark, recent --rcheck). */
+  stateful: boolean;
+  /** "-m recent --set": the rule records the source address in a recent list. */
+  recentSet?: string;
 }
 
 const parsedCache = new Map<string, ParsedRule>();
@@ -80,7 +84,8 @@ export function parseRule(text: string): ParsedRule {
   const cached = parsedCache.get(text);
   if (cached) return cached;
   const t = tokenize(text);
-  const r: ParsedRule = { text, tests: [], unsupported: [], targetArgs: {} };
+  const r: ParsedRule = { text, tests: [], unsupported: [], targetArgs: {}, stateful: false };
+  let recentName = '';
   let neg = false;
   const add = (f: (p: NfPacket, c: NfContext) => boolean) => {
     const n = neg;
@@ -93,7 +98,11 @@ export function parseRule(text: string): ParsedRule {
     switch (tok) {
       case '!': neg = true; break;
       case '-m': arg(); break; // the match module; its options follow
-      case '--comment': arg(); break;
+      case '--comment':
+        // iptables-save quotes comments with spaces; hand-written rules may not: take words up to the next option.
+        arg();
+        while (i + 1 < t.length && !t[i + 1]!.startsWith('-') && t[i + 1] !== '!') i++;
+        break;
       case '--nfacct-name': arg(); break; // a counter: always matches
       case '-p': { const v = arg(); add((p) => p.proto === v); break; }
       case '-s': { const v = arg(); add((p) => inCidr(v, p.src)); break; }
@@ -104,12 +113,24 @@ export function parseRule(text: string): ParsedRule {
       case '-o': { const v = arg(); add((p) => p.outIface === v); break; }
       case '--dst-type': { const v = arg(); add((p, c) => v === 'LOCAL' && c.localIPs.has(p.dst)); break; }
       case '--src-type': { const v = arg(); add((p, c) => v === 'LOCAL' && c.localIPs.has(p.src)); break; }
+      case '--name': recentName = arg(); break;
+      case '--seconds': arg(); break;
+      case '--reap': break;
+      case '--set': r.recentSet = recentName; break;
+      case '--rcheck': {
+        // A fresh connection's client is in no recent list yet: the check fails (xt_recent).
+        r.stateful = true;
+        add(() => false);
+        break;
+      }
       case '--ctstate': {
+        r.stateful = true;
         const states = arg().split(',');
         add((_p, c) => states.includes(c.ctstate) || (states.includes('DNAT') && c.ctDnat));
         break;
       }
       case '--mark': {
+        r.stateful = true;
         const [v, m] = arg().split('/');
         const value = parseInt(v!, 16);
         const mask = m === undefined ? 0xffffffff : parseInt(m, 16);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defaultScenario } from '../../scenarios/default.ts';
+import { iptablesSave } from '../dataplane/iptablesSave.ts';
 import { loadSnapshot } from '../snapshot.ts';
 
 const withText = (from: string, to: string) => {
@@ -110,5 +111,73 @@ describe('Node objects', () => {
     expect(s.topology.nodes).toHaveLength(10);
     expect(s.topology.nodes[3]!.ip).toBe('192.168.1.103');
     expect(s.topology.nodes[3]!.routes.filter((r) => r.dev === 'flannel.1')).toHaveLength(9);
+  });
+});
+
+describe('Services of every type', () => {
+  const text = `apiVersion: v1
+kind: Service
+metadata: {name: np}
+spec:
+  type: NodePort
+  selector: {app: web}
+  ports: [{port: 8080, targetPort: 80}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: lb}
+spec:
+  type: LoadBalancer
+  externalTrafficPolicy: Local
+  selector: {app: web}
+  ports: [{port: 80}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: headless}
+spec:
+  clusterIP: None
+  selector: {app: web}
+  ports: [{port: 80}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: manual}
+spec:
+  ports: [{port: 80}]
+---
+apiVersion: v1
+kind: Endpoints
+metadata: {name: manual}
+subsets:
+- addresses: [{ip: 172.17.0.4}]
+  ports: [{port: 80}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, labels: {app: web}}
+spec:
+  containers: [{name: web, image: nginx, ports: [{containerPort: 80}]}]
+`;
+  const s = loadSnapshot(text, 1);
+  const svc = (name: string) => s.topology.services.find((x) => x.name === name)!;
+
+  it('allocates NodePorts, a health-check port and a load-balancer IP as the API server and a LB controller would', () => {
+    expect(s.diagnostics).toEqual([]);
+    expect(svc('np').ports[0]!.nodePort).toBeGreaterThanOrEqual(30000);
+    expect(svc('np').ports[0]!.nodePort).toBeLessThanOrEqual(32767);
+    expect(svc('lb').loadBalancerIPs[0]).toMatch(/^203\.0\.113\.\d+$/);
+    expect(svc('lb').healthCheckNodePort).toBeGreaterThanOrEqual(30000);
+    expect(svc('np').healthCheckNodePort).toBe(0);
+  });
+
+  it('keeps headless Services out of kube-proxy and takes hand-written Endpoints for selector-less ones', () => {
+    expect(svc('headless').clusterIP).toBe('None');
+    expect(svc('headless').endpoints).toHaveLength(1);
+    expect(svc('manual').endpoints.map((e) => `${e.ip}:${e.port}`)).toEqual(['172.17.0.4:80']);
+    const rules = iptablesSave(s.topology, 'node-2');
+    expect(rules).not.toContain('default/headless');
+    expect(rules).toContain('DNAT --to-destination 172.17.0.4:80');
+    expect(rules).toMatch(new RegExp(`-A KUBE-NODEPORTS -m comment --comment default/np -m tcp -p tcp --dport ${svc('np').ports[0]!.nodePort} -j KUBE-EXT-`));
   });
 });

@@ -1,14 +1,15 @@
 // Manifests + defaults → the cluster: nodes with their network setup, scheduled pods with IPs,
 // Services with ClusterIPs and endpoints, and the flows to trace.
 
-import type { ClusterSettings, Diagnostic, EndpointInfo, FlowSpec, NodeInfo, PodInfo, ServiceInfo, ServicePortInfo, Topology } from '../types.ts';
+import type { ClusterSettings, Diagnostic, FlowSpec, NodeInfo, PodInfo, Topology } from '../types.ts';
 import { ids } from '../ids.ts';
 import { flannelDefaults, flannelInterfaces, flannelNodeTables, nodeEth0 } from '../dataplane/flannel.ts';
 import { fnv1a32 } from '../util/hash.ts';
 import { cidrContains, formatIPv4, hostIn, parseCidr, parseIPv4, subnet } from '../util/ipv4.ts';
 import { hostVethName, macFor } from './names.ts';
 import { DocReader, knownKinds, readMeta, type Obj, type ObjectMeta } from './objects.ts';
-import { expandWorkload, fmtLabels, type PodSpecIn, type Toleration } from './workloads.ts';
+import { buildServices, readEndpointSlice, readEndpoints, readService, type ServiceIn, type ServiceOptions, type SliceIn } from './services.ts';
+import { expandWorkload, type PodSpecIn, type Toleration } from './workloads.ts';
 import { parseYaml } from './yaml.ts';
 
 export const defaultSettings: ClusterSettings = {
@@ -37,15 +38,6 @@ interface NodeIn {
   source?: NodeInfo['source'];
 }
 
-interface ServiceIn {
-  meta: ObjectMeta;
-  r: DocReader;
-  clusterIP?: string;
-  headless: boolean;
-  selector?: Record<string, string>;
-  ports: (ServicePortInfo & { raw: Obj })[];
-}
-
 interface FlowIn {
   meta: ObjectMeta;
   r: DocReader;
@@ -53,7 +45,12 @@ interface FlowIn {
   to?: string;
 }
 
-export function buildCluster(text: string): ClusterModel {
+export interface BuildOptions extends Partial<ServiceOptions> {
+  /** Override cluster settings (e.g. a test's service CIDR). */
+  settings?: Partial<Pick<ClusterSettings, 'podCIDR' | 'serviceCIDR'>>;
+}
+
+export function buildCluster(text: string, opts: BuildOptions = {}): ClusterModel {
   const diagnostics: Diagnostic[] = [];
   const parsed = parseYaml(text);
   if (parsed.error) {
@@ -61,12 +58,13 @@ export function buildCluster(text: string): ClusterModel {
     diagnostics.push({ code: 'PP001', severity: 'error', message: `YAML syntax error: ${e.message}`, doc: e.doc, line: e.line, col: e.col });
   }
 
-  const settings = defaultSettings;
+  const settings: ClusterSettings = { ...defaultSettings, ...opts.settings };
   const namespaces = new Set<string>(['default', 'kube-system']);
   const declaredNamespaces = new Set<string>(['default', 'kube-system']);
   const nodesIn: NodeIn[] = [];
   const podsIn: PodSpecIn[] = [];
   const servicesIn: ServiceIn[] = [];
+  const slicesIn: SliceIn[] = [];
   const flowsIn: FlowIn[] = [];
   const seen = new Map<string, ObjectMeta>();
   const nsUses: { ns: string; r: DocReader; meta: ObjectMeta }[] = [];
@@ -106,6 +104,14 @@ export function buildCluster(text: string): ClusterModel {
       case 'Service':
         servicesIn.push(readService(r, meta));
         break;
+      case 'EndpointSlice': {
+        const slice = readEndpointSlice(r, meta);
+        if (slice) slicesIn.push(slice);
+        break;
+      }
+      case 'Endpoints':
+        slicesIn.push(...readEndpoints(r, meta));
+        break;
       case 'Flow':
         flowsIn.push(readFlow(r, meta));
         break;
@@ -124,7 +130,7 @@ export function buildCluster(text: string): ClusterModel {
 
   const nodes = buildNodes(nodesIn, settings, diagnostics);
   placePods(podsIn, nodes, settings, diagnostics);
-  const services = buildServices(servicesIn, nodes, settings);
+  const services = buildServices(servicesIn, slicesIn, nodes, settings, { apiDefaults: opts.apiDefaults ?? true });
   const topology: Topology = { settings, nodes, services, namespaces: [...namespaces].sort() };
   const flows = buildFlows(flowsIn, topology);
   return { topology, flows, diagnostics, failed: parsed.error !== undefined };
@@ -151,34 +157,6 @@ function readNode(r: DocReader, meta: ObjectMeta): NodeIn {
     if (key) taints.push({ key, value: r.str(to, 'value'), effect: r.str(to, 'effect') ?? 'NoSchedule' });
   }
   return { name: meta.name, ip, podCIDR: podCIDR && parseCidr(podCIDR) ? podCIDR : undefined, labels: meta.labels, taints, source: meta.source };
-}
-
-function readService(r: DocReader, meta: ObjectMeta): ServiceIn {
-  const spec = r.map(meta.raw, 'spec') ?? {};
-  const type = r.str(spec, 'type') ?? 'ClusterIP';
-  if (type !== 'ClusterIP') {
-    r.report('PP004', 'info', `Service type ${type} is shown through its ClusterIP only for now; NodePort and LoadBalancer paths come later.`, spec, 'type');
-  }
-  const clusterIP = r.str(spec, 'clusterIP');
-  const selector = spec.selector === undefined ? undefined : r.strings(spec, 'selector');
-  const ports: ServiceIn['ports'] = [];
-  const list = r.list(spec, 'ports');
-  for (const p of list) {
-    if (!p || typeof p !== 'object') continue;
-    const po = p as Obj;
-    const port = r.int(po, 'port', 1, 65535);
-    if (port === undefined) {
-      if (po.port === undefined) r.report('PP003', 'error', 'A Service port needs "port".', po);
-      continue;
-    }
-    const tp = po.targetPort;
-    const targetPort = typeof tp === 'string' ? tp : r.int(po, 'targetPort', 1, 65535) ?? port;
-    const name = r.str(po, 'name') ?? '';
-    if (list.length > 1 && !name) r.report('PP003', 'error', 'When a Service has several ports, each needs a name.', po);
-    ports.push({ name, port, targetPort, protocol: r.protocol(po), raw: po });
-  }
-  if (ports.length === 0 && clusterIP !== 'None') r.report('PP003', 'error', `Service ${meta.name} needs at least one port.`, spec);
-  return { meta, r, clusterIP: clusterIP === 'None' ? undefined : clusterIP, headless: clusterIP === 'None', selector, ports };
 }
 
 function readFlow(r: DocReader, meta: ObjectMeta): FlowIn {
@@ -299,76 +277,6 @@ function placePods(podsIn: PodSpecIn[], nodes: NodeInfo[], s: ClusterSettings, o
     const start = fnv1a32(p.spread.key);
     place(p, candidates[(start + p.spread.index) % candidates.length]!, p.name);
   }
-}
-
-function buildServices(servicesIn: ServiceIn[], nodes: NodeInfo[], s: ClusterSettings): ServiceInfo[] {
-  const svcNet = parseCidr(s.serviceCIDR)!;
-  const size = 2 ** (32 - svcNet.bits);
-  // 10.96.0.1 is the kubernetes Service and 10.96.0.10 kube-dns in a kubeadm cluster.
-  const used = new Set<number>([svcNet.base + 1, parseIPv4(s.dnsIP)!]);
-  const pods = nodes.flatMap((n) => n.pods);
-  const result: ServiceInfo[] = [];
-  for (const sv of servicesIn) {
-    const { meta, r } = sv;
-    let ip = sv.clusterIP;
-    if (ip) {
-      const n = parseIPv4(ip);
-      if (n === undefined || !cidrContains(svcNet, n)) {
-        r.report('PP013', 'error', `spec.clusterIP ${ip} is not in the service CIDR ${s.serviceCIDR}.`, meta.raw.spec, 'clusterIP');
-        ip = undefined;
-      } else if (used.has(n)) {
-        r.report('PP013', 'error', `spec.clusterIP ${ip} is already allocated.`, meta.raw.spec, 'clusterIP');
-        ip = undefined;
-      } else used.add(n);
-    }
-    if (!ip && !sv.headless) {
-      // The API server picks a free address at random; we pick it from a hash of namespace/name.
-      let k = (fnv1a32(`${meta.namespace}/${meta.name}`) % (size - 2)) + 1;
-      while (used.has(svcNet.base + k)) k = (k % (size - 2)) + 1;
-      used.add(svcNet.base + k);
-      ip = formatIPv4(svcNet.base + k);
-    }
-    const selected = sv.selector ? pods.filter((p) => p.namespace === meta.namespace && matches(sv.selector!, p.labels)) : [];
-    if (sv.selector && Object.keys(sv.selector).length && selected.length === 0) {
-      r.report('PP007', 'warning', `Service ${meta.namespace}/${meta.name}: selector ${fmtLabels(sv.selector)} matches no pod in namespace ${meta.namespace}, so it has no endpoints (connections are rejected).`, meta.raw.spec, 'selector');
-    }
-    const endpoints: EndpointInfo[] = [];
-    for (const port of sv.ports) {
-      for (const p of selected) {
-        const target = resolveTargetPort(port, p);
-        if (target === undefined) {
-          r.report('PP012', 'warning', `targetPort "${port.targetPort}" names no port of pod ${p.name}'s containers; that pod is left out of the endpoints.`, port.raw, 'targetPort');
-          continue;
-        }
-        endpoints.push({ ip: p.ip, port: target, portName: port.name, protocol: port.protocol, ready: true, nodeName: p.node, podId: p.id });
-      }
-    }
-    // kube-proxy keeps each port's endpoints sorted by "IP:port" (pkg/proxy/endpointslicecache.go, byEndpoint).
-    endpoints.sort((a, b) => (`${a.ip}:${a.port}` < `${b.ip}:${b.port}` ? -1 : `${a.ip}:${a.port}` > `${b.ip}:${b.port}` ? 1 : 0));
-    result.push({
-      id: `${meta.namespace}/${meta.name}`,
-      namespace: meta.namespace,
-      name: meta.name,
-      type: 'ClusterIP',
-      clusterIP: ip ?? 'None',
-      selector: sv.selector ?? {},
-      ports: sv.ports.map(({ raw: _raw, ...p }) => p),
-      endpoints,
-      source: meta.source,
-    });
-  }
-  return result;
-}
-
-function matches(selector: Record<string, string>, labels: Record<string, string>): boolean {
-  const entries = Object.entries(selector);
-  return entries.length > 0 && entries.every(([k, v]) => labels[k] === v);
-}
-
-function resolveTargetPort(port: ServicePortInfo, pod: PodInfo): number | undefined {
-  if (typeof port.targetPort === 'number') return port.targetPort;
-  for (const c of pod.containers) for (const p of c.ports) if (p.name === port.targetPort && p.protocol === port.protocol) return p.containerPort;
-  return undefined;
 }
 
 function buildFlows(flowsIn: FlowIn[], t: Topology): FlowSpec[] {

@@ -105,6 +105,8 @@ export const knownKinds: Record<string, { current: string; removed?: string[] }>
   ReplicaSet: { current: 'apps/v1', removed: ['apps/v1beta2', 'extensions/v1beta1'] },
   StatefulSet: { current: 'apps/v1', removed: ['apps/v1beta1', 'apps/v1beta2'] },
   DaemonSet: { current: 'apps/v1', removed: ['apps/v1beta2', 'extensions/v1beta1'] },
+  EndpointSlice: { current: 'discovery.k8s.io/v1', removed: ['discovery.k8s.io/v1beta1'] },
+  Endpoints: { current: 'v1' },
   Flow: { current: 'podpath.dev/v1alpha1' },
 };
 
