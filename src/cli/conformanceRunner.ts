@@ -1,0 +1,157 @@
+// The conformance runner: finds reference cases by their layout and checks the engine against them.
+//   kube-proxy    params.yaml (proxier.mode iptables) + input.yaml + expected.iptables and/or flows.yaml
+//   trace-packet  rules.iptables + flows.yaml
+// Other layouts (nftables, IPVS, Gateway API, Istio, cndjp4) are reported as not supported yet.
+
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import yaml from 'js-yaml';
+import { loadSnapshot } from '../engine/index.ts';
+import { normalizeKubeProxyDump, parseIptablesSave, renderRuleset, servicePortsOf } from '../engine/dataplane/iptablesSave.ts';
+import { kubeProxyRules, type KubeProxyParams } from '../engine/dataplane/kubeProxyIptables.ts';
+import { traceOutcomes, type TracerFlow } from '../engine/dataplane/ruleTracer.ts';
+import type { Ruleset } from '../engine/dataplane/kubeProxyIptables.ts';
+
+type Doc = Record<string, unknown>;
+interface Outcome { ok: boolean; detail: string }
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const defaultRoot = resolve(here, '../../../shared/conformance');
+
+function load(file: string): Doc {
+  return (yaml.load(readFileSync(file, 'utf8')) ?? {}) as Doc;
+}
+
+/** Case directories: those holding a params.yaml, rules.iptables, expected.* or cases.yaml. */
+export function findCases(dir: string): string[] {
+  const files = readdirSync(dir);
+  if (files.some((f) => f === 'params.yaml' || f === 'rules.iptables' || f.startsWith('expected.') || f === 'cases.yaml')) return [dir];
+  return files
+    .map((f) => join(dir, f))
+    .filter((p) => statSync(p).isDirectory())
+    .sort()
+    .flatMap(findCases);
+}
+
+function paramsOf(params: Doc): KubeProxyParams {
+  const px = { ...(params.proxier as Doc), ...((params.overrides as Doc) ?? {}) };
+  const detector = px.localDetector as { mode?: string; clusterCIDR?: string } | undefined;
+  const counters = (px.nfacctCounters as string[] | undefined) ?? [];
+  const interfaces = (px.nodeInterfaces as Record<string, string[]> | undefined) ?? {};
+  return {
+    nodeName: String(px.nodeName),
+    nodeIP: String(px.nodeIP),
+    nodeAddresses: Object.values(interfaces).flat().map((a) => a.split('/')[0]!),
+    clusterCIDR: detector?.mode === 'ClusterCIDR' ? detector.clusterCIDR ?? null : null,
+    masqueradeBit: Math.log2(parseInt(String(px.masqueradeMark ?? '0x4000'), 16)),
+    masqueradeAll: px.masqueradeAll === true,
+    localhostNodePorts: px.localhostNodePorts !== false,
+    nodePortAddresses: (px.nodePortAddresses as string[] | null | undefined) ?? null,
+    nfacct: { ctStateInvalidDropped: counters.includes('ct_state_invalid_dropped_pkts'), localhostNodePortsAccepted: counters.includes('localhost_nps_accepted_pkts') },
+    randomFully: px.hasRandomFully === true,
+    conntrackTCPLiberal: px.conntrackTCPLiberal === true,
+  };
+}
+
+/** Remove the document named by an "after:" note ("EndpointSlice ns1/svc1-1 deleted"). */
+function withoutObject(text: string, after: string): string {
+  const m = /^(\w+) ([\w.-]+)\/([\w.-]+) deleted$/i.exec(after.trim());
+  if (!m) throw new Error(`cannot apply "after: ${after}"`);
+  const [, kind, ns, name] = m;
+  return text
+    .split(/^---$/m)
+    .filter((docText) => {
+      const d = yaml.load(docText) as Doc | null;
+      const meta = d?.metadata as Doc | undefined;
+      return !(d && String(d.kind).toLowerCase() === kind!.toLowerCase() && meta?.name === name && (meta?.namespace ?? 'default') === ns);
+    })
+    .join('---\n');
+}
+
+function kubeProxyRuleset(inputText: string, p: KubeProxyParams): Ruleset {
+  const snap = loadSnapshot(inputText, 1, { apiDefaults: false });
+  return kubeProxyRules(servicePortsOf(snap.topology), p);
+}
+
+function diffLines(ours: string, expected: string): string {
+  const a = ours.split('\n');
+  const b = expected.split('\n');
+  const missing = b.filter((l) => !a.includes(l));
+  const extra = a.filter((l) => !b.includes(l));
+  const show = (xs: string[]) => xs.slice(0, 3).join(' | ') + (xs.length > 3 ? ` (+${xs.length - 3})` : '');
+  if (!missing.length && !extra.length) return 'same lines, different order';
+  return `${missing.length ? `missing: ${show(missing)}` : ''}${missing.length && extra.length ? '; ' : ''}${extra.length ? `unexpected: ${show(extra)}` : ''}`;
+}
+
+function checkFlows(flowsDoc: Doc, rulesFor: (after?: string) => Ruleset, localIPs: string[]): Outcome[] {
+  const flows = flowsDoc.flows as Doc[] | undefined;
+  if (!Array.isArray(flows)) return [{ ok: false, detail: `flows.yaml format not supported yet (${Object.keys(flowsDoc).join(', ')})` }];
+  return flows.map((f) => {
+    const flow: TracerFlow = { src: String(f.src), dst: String(f.dst), proto: (f.proto as TracerFlow['proto']) ?? 'tcp', dport: Number(f.dport) };
+    const got = traceOutcomes(rulesFor(f.after as string | undefined), flow, localIPs);
+    const ok = got.output === String(f.output ?? '') && got.masq === (f.masq === true);
+    return { ok, detail: ok ? '' : `flow "${f.name}": got ${JSON.stringify(got.output)} masq=${got.masq}, want ${JSON.stringify(f.output)} masq=${f.masq}` };
+  });
+}
+
+function runKubeProxy(dir: string, params: Doc): Outcome {
+  const p = paramsOf(params);
+  if (!existsSync(join(dir, 'input.yaml'))) return { ok: false, detail: 'per-family inputs (input-ipv4.yaml / input-ipv6.yaml): IPv6 is not modelled yet' };
+  const inputText = readFileSync(join(dir, 'input.yaml'), 'utf8');
+  const outcomes: Outcome[] = [];
+  let checked = 0;
+  if (existsSync(join(dir, 'expected.iptables'))) {
+    checked++;
+    const ours = normalizeKubeProxyDump(renderRuleset(kubeProxyRuleset(inputText, p), { builtins: false }));
+    const expected = normalizeKubeProxyDump(readFileSync(join(dir, 'expected.iptables'), 'utf8'));
+    outcomes.push(ours === expected ? { ok: true, detail: '' } : { ok: false, detail: `dump differs: ${diffLines(ours, expected)}` });
+  }
+  if (existsSync(join(dir, 'flows.yaml'))) {
+    checked++;
+    const flowsDoc = load(join(dir, 'flows.yaml'));
+    const tracer = params.tracer as { localIPs?: string[] } | undefined;
+    const localIPs = tracer?.localIPs ?? ['127.0.0.1', ...p.nodeAddresses];
+    const variants = flowsDoc.variants as Record<string, { masqueradeAll?: boolean; localDetector?: string }> | undefined;
+    if (variants && !Array.isArray(variants)) {
+      // Proxier variants: the same flows under other settings, with per-variant expectation overrides.
+      const overrides = (flowsDoc.overrides ?? {}) as Record<string, Record<string, Doc>>;
+      for (const [name, v] of Object.entries(variants)) {
+        const detector = v.localDetector?.startsWith('ClusterCIDR ') ? v.localDetector.slice('ClusterCIDR '.length) : null;
+        const pv: KubeProxyParams = { ...p, masqueradeAll: v.masqueradeAll === true, clusterCIDR: detector };
+        const flows = (flowsDoc.flows as Doc[]).map((f) => ({ ...f, ...(overrides[name]?.[String(f.name)] ?? {}) }));
+        const rules = kubeProxyRuleset(inputText, pv);
+        outcomes.push(...checkFlows({ flows }, () => rules, localIPs).map((o) => (o.ok ? o : { ...o, detail: `[${name}] ${o.detail}` })));
+      }
+    } else if (variants) {
+      outcomes.push({ ok: false, detail: 'flows.yaml with a list of variants (IPv4/IPv6 NodePort settings) is not supported yet' });
+    } else {
+      outcomes.push(...checkFlows(flowsDoc, (after) => kubeProxyRuleset(after ? withoutObject(inputText, after) : inputText, p), localIPs));
+    }
+  }
+  if (!checked) return { ok: false, detail: 'neither expected.iptables nor flows.yaml' };
+  const bad = outcomes.filter((o) => !o.ok);
+  return bad.length ? { ok: false, detail: bad.map((o) => o.detail).join('; ') } : { ok: true, detail: `${outcomes.length} check(s)` };
+}
+
+function runTracePacket(dir: string): Outcome {
+  const rules = parseIptablesSave(readFileSync(join(dir, 'rules.iptables'), 'utf8'));
+  const flowsDoc = load(join(dir, 'flows.yaml'));
+  const bad = checkFlows(flowsDoc, () => rules, (flowsDoc.localIPs as string[]) ?? []).filter((o) => !o.ok);
+  return bad.length ? { ok: false, detail: bad.map((o) => o.detail).join('; ') } : { ok: true, detail: `${(flowsDoc.flows as unknown[]).length} flow(s)` };
+}
+
+export function runCase(dir: string): Outcome {
+  const has = (f: string) => existsSync(join(dir, f));
+  try {
+    if (has('rules.iptables') && has('flows.yaml')) return runTracePacket(dir);
+    if (has('params.yaml') && (has('input.yaml') || has('input-ipv4.yaml'))) {
+      const params = load(join(dir, 'params.yaml'));
+      if ((params.proxier as Doc | undefined)?.mode === 'iptables') return runKubeProxy(dir, params);
+    }
+    return { ok: false, detail: `layout not supported yet (${readdirSync(dir).join(', ')})` };
+  } catch (e) {
+    return { ok: false, detail: `error: ${e instanceof Error ? e.message : String(e)}` };
+  }
+}
+
