@@ -1,6 +1,7 @@
 // The Linux kernel as the judge (run as root; `npm run test:kernel`, part of `npm test`).
 // 1. Load: every ruleset the engine writes for the built-in scenario is loaded for real with
 //    iptables-nft-restore into a private network namespace and read back, rule count for rule count.
+//    So is every ruleset written for the IPv4 kube-proxy conformance cases.
 // 2. Differential: the client's node is rebuilt in namespaces (cni0 bridge + veth to a "client pod"
 //    namespace, flannel.1 a VXLAN device with the onlink routes), the engine's rules are loaded,
 //    the client opens real TCP connections to the ClusterIP, and then
@@ -12,7 +13,9 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadSnapshot, traceFlow } from '../src/engine/index.ts';
-import { iptablesSave } from '../src/engine/dataplane/iptablesSave.ts';
+import { join } from 'node:path';
+import { iptablesSave, renderRuleset } from '../src/engine/dataplane/iptablesSave.ts';
+import { defaultRoot, findCases, kubeProxyCaseRuleset } from '../src/cli/conformanceRunner.ts';
 import { defaultScenario } from '../src/scenarios/default.ts';
 
 const tag = `pp${process.pid}`;
@@ -57,6 +60,27 @@ for (const node of t.nodes) {
   const held = inNs(ns, 'iptables-nft-save').split('\n').filter((l) => l.startsWith('-A ')).length;
   if (wrote !== held) fail(`${node.name}: wrote ${wrote} rules, the kernel holds ${held}`);
   else console.log(`ok   load ${node.name}: the kernel accepted all ${wrote} rules`);
+  cleanup();
+}
+
+// 1b. So does every ruleset the engine writes for the kube-proxy conformance cases.
+for (const dir of findCases(join(defaultRoot, 'kube-proxy'))) {
+  const rs = kubeProxyCaseRuleset(dir);
+  if (!rs) continue;
+  const ns = `${tag}-load`;
+  newNs(ns);
+  for (const c of ['ct_state_invalid_dropped_pkts', 'localhost_nps_accepted_pkts']) inNs(ns, 'nfacct', 'add', c);
+  const rules = renderRuleset(rs, { builtins: true });
+  const name = dir.slice(defaultRoot.length + 1);
+  try {
+    inNsInput(ns, rules, 'iptables-nft-restore');
+    const wrote = rules.split('\n').filter((l) => l.startsWith('-A ')).length;
+    const held = inNs(ns, 'iptables-nft-save').split('\n').filter((l) => l.startsWith('-A ')).length;
+    if (wrote !== held) fail(`${name}: wrote ${wrote} rules, the kernel holds ${held}`);
+    else console.log(`ok   load conformance/${name}: the kernel accepted all ${wrote} rules`);
+  } catch (e) {
+    fail(`${name}: iptables-nft-restore refused the ruleset: ${(e as { stderr?: string }).stderr ?? e}`);
+  }
   cleanup();
 }
 

@@ -141,6 +141,14 @@ function runTracePacket(dir: string): Outcome {
   return bad.length ? { ok: false, detail: bad.map((o) => o.detail).join('; ') } : { ok: true, detail: `${(flowsDoc.flows as unknown[]).length} flow(s)` };
 }
 
+/** The ruleset the engine writes for a kube-proxy (iptables) case, or undefined for other layouts. */
+export function kubeProxyCaseRuleset(dir: string): Ruleset | undefined {
+  if (!existsSync(join(dir, 'params.yaml')) || !existsSync(join(dir, 'input.yaml'))) return undefined;
+  const params = load(join(dir, 'params.yaml'));
+  if ((params.proxier as Doc | undefined)?.mode !== 'iptables') return undefined;
+  return kubeProxyRuleset(readFileSync(join(dir, 'input.yaml'), 'utf8'), paramsOf(params));
+}
+
 export function runCase(dir: string): Outcome {
   const has = (f: string) => existsSync(join(dir, f));
   try {
