@@ -146,6 +146,18 @@ export interface ServiceInfo {
   source: SourceRef;
 }
 
+/** kube-proxy's configuration (KubeProxyConfiguration, kubeproxy.config.k8s.io/v1alpha1). */
+export interface KubeProxySettings {
+  mode: 'iptables';
+  masqueradeBit: number;
+  masqueradeAll: boolean;
+  localhostNodePorts: boolean;
+  /** null: every local address. */
+  nodePortAddresses: string[] | null;
+  /** The local-traffic detector's CIDR; null when detectLocalMode is not ClusterCIDR-like. */
+  clusterCIDR: string | null;
+}
+
 export interface ClusterSettings {
   podCIDR: string;
   serviceCIDR: string;
@@ -153,7 +165,7 @@ export interface ClusterSettings {
   dnsIP: string;
   clusterDomain: string;
   cni: { plugin: 'flannel'; backend: 'vxlan'; vni: number; port: number; mtu: number; device: string; bridge: string };
-  kubeProxy: { mode: 'iptables'; masqueradeBit: number };
+  kubeProxy: KubeProxySettings;
 }
 
 export interface Topology {

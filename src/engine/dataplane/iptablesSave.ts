@@ -103,15 +103,16 @@ export function servicePortsOf(t: Topology): KubeProxyServicePort[] {
 /** kube-proxy's flags on a kubeadm node (KubeProxyConfiguration defaults, Kubernetes ≥ 1.29). */
 export function kubeProxyParamsFor(t: Topology, nodeName: string): KubeProxyParams {
   const node = t.nodes.find((n) => n.name === nodeName);
+  const kp = t.settings.kubeProxy;
   return {
     nodeName,
     nodeIP: node?.ip ?? '',
     nodeAddresses: ['127.0.0.1', ...(node?.interfaces.filter((i) => i.address).map((i) => i.address!.split('/')[0]!) ?? [])],
-    clusterCIDR: t.settings.podCIDR,
-    masqueradeBit: t.settings.kubeProxy.masqueradeBit,
-    masqueradeAll: false,
-    localhostNodePorts: true,
-    nodePortAddresses: null,
+    clusterCIDR: kp.clusterCIDR,
+    masqueradeBit: kp.masqueradeBit,
+    masqueradeAll: kp.masqueradeAll,
+    localhostNodePorts: kp.localhostNodePorts,
+    nodePortAddresses: kp.nodePortAddresses,
     nfacct: { ctStateInvalidDropped: true, localhostNodePortsAccepted: true },
     // iptables ≥ 1.6.2 supports it, so kube-proxy always adds it on current distributions.
     randomFully: true,

@@ -181,3 +181,25 @@ spec:
     expect(rules).toMatch(new RegExp(`-A KUBE-NODEPORTS -m comment --comment default/np -m tcp -p tcp --dport ${svc('np').ports[0]!.nodePort} -j KUBE-EXT-`));
   });
 });
+
+describe('KubeProxyConfiguration', () => {
+  const kpc = (body: string) => `${defaultScenario}---\napiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\n${body}`;
+
+  it('masqueradeAll marks every ClusterIP connection for masquerade', () => {
+    const s = loadSnapshot(kpc('iptables:\n  masqueradeAll: true\n'), 1);
+    expect(s.diagnostics).toEqual([]);
+    const rules = iptablesSave(s.topology, 'node-2');
+    expect(rules).toMatch(/-A KUBE-SVC-\w+ -m comment --comment "k8snet\/my-nginx cluster IP" -m tcp -p tcp -d [\d.]+ --dport 80 -j KUBE-MARK-MASQ/);
+  });
+
+  it('clusterCIDR and masqueradeBit change the local detector and the mark', () => {
+    const rules = iptablesSave(loadSnapshot(kpc('clusterCIDR: 10.200.0.0/16\niptables:\n  masqueradeBit: 15\n'), 1).topology, 'node-2');
+    expect(rules).toContain('! -s 10.200.0.0/16 -j KUBE-MARK-MASQ');
+    expect(rules).toContain('-j MARK --or-mark 0x8000');
+  });
+
+  it('says so when asked for a mode it does not model yet', () => {
+    const d = loadSnapshot(kpc('mode: ipvs\n'), 1).diagnostics;
+    expect(d.map((x) => [x.code, x.severity])).toEqual([['PP004', 'warning']]);
+  });
+});

@@ -11,6 +11,7 @@ import { DocReader, knownKinds, readMeta, type Obj, type ObjectMeta } from './ob
 import { buildServices, readEndpointSlice, readEndpoints, readService, type ServiceIn, type ServiceOptions, type SliceIn } from './services.ts';
 import { expandWorkload, type PodSpecIn, type Toleration } from './workloads.ts';
 import { parseYaml } from './yaml.ts';
+import { isKubeProxyConfiguration, readKubeProxyConfiguration } from './kubeProxyConfig.ts';
 
 export const defaultSettings: ClusterSettings = {
   podCIDR: '10.244.0.0/16',
@@ -19,7 +20,7 @@ export const defaultSettings: ClusterSettings = {
   dnsIP: '10.96.0.10',
   clusterDomain: 'cluster.local',
   cni: { plugin: 'flannel', backend: 'vxlan', ...flannelDefaults },
-  kubeProxy: { mode: 'iptables', masqueradeBit: 14 },
+  kubeProxy: { mode: 'iptables', masqueradeBit: 14, masqueradeAll: false, localhostNodePorts: true, nodePortAddresses: null, clusterCIDR: '10.244.0.0/16' },
 };
 
 export interface ClusterModel {
@@ -59,6 +60,7 @@ export function buildCluster(text: string, opts: BuildOptions = {}): ClusterMode
   }
 
   const settings: ClusterSettings = { ...defaultSettings, ...opts.settings };
+  settings.kubeProxy = { ...settings.kubeProxy, clusterCIDR: settings.podCIDR };
   const namespaces = new Set<string>(['default', 'kube-system']);
   const declaredNamespaces = new Set<string>(['default', 'kube-system']);
   const nodesIn: NodeIn[] = [];
@@ -71,6 +73,10 @@ export function buildCluster(text: string, opts: BuildOptions = {}): ClusterMode
 
   for (const d of parsed.docs) {
     const r = new DocReader(parsed, d.index, diagnostics);
+    if (isKubeProxyConfiguration(d.value)) {
+      Object.assign(settings, { kubeProxy: readKubeProxyConfiguration(r, d.value, settings) });
+      continue;
+    }
     const meta = readMeta(r, d.value);
     if (!meta) continue;
     const known = knownKinds[meta.kind];

@@ -61,7 +61,7 @@ export function fixtureTopology(nodeCount = 3): Topology {
       dnsIP: '10.96.0.10',
       clusterDomain: 'cluster.local',
       cni: { plugin: 'flannel', backend: 'vxlan', vni: 1, port: 8472, mtu: 1450, device: 'flannel.1', bridge: 'cni0' },
-      kubeProxy: { mode: 'iptables', masqueradeBit: 14 },
+      kubeProxy: { mode: 'iptables', masqueradeBit: 14, masqueradeAll: false, localhostNodePorts: true, nodePortAddresses: null, clusterCIDR: '10.244.0.0/16' },
     },
     nodes,
     services: [
