@@ -2,17 +2,19 @@
 // 1. Load: every ruleset the engine writes for the built-in scenario is loaded for real with
 //    iptables-nft-restore into a private network namespace and read back, rule count for rule count.
 //    So is every ruleset written for the IPv4 kube-proxy conformance cases.
-// 2. Differential: the client's node is rebuilt in namespaces (cni0 bridge + veth to a "client pod"
-//    namespace, flannel.1 a VXLAN device with the onlink routes), the engine's rules are loaded,
-//    the client opens real TCP connections to the ClusterIP, and then
-//      - the DNAT destinations conntrack recorded must be exactly the endpoints the engine reaches
-//        over its seeds, and
+// 2. Differential: the ingress node is rebuilt in namespaces (cni0 with the node's pods behind
+//    veths, flannel.1 as a VXLAN device with flanneld's routes, neighbours and FDB, eth0 on a
+//    wire to a namespace standing for the router), the engine's rules are loaded, the client opens
+//    real TCP connections (a pod to a ClusterIP; a host outside to a NodePort), and then
+//      - the NAT conntrack recorded (DNAT destination, and the masquerade address) must be exactly
+//        what the engine's trace gives over its seeds, and
 //      - the rules the kernel counted (iptables-save -c) must be exactly the rules the engine's
-//        walker says matched, rule by rule (table, chain, position).
+//        walker says matched on that node, rule by rule (table, chain, position), including the
+//        OUTPUT/POSTROUTING walk of the VXLAN-encapsulated packet the node sends itself.
 // Only namespaces this script creates carry traffic; all are deleted on exit.
 import { execFileSync, spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { loadSnapshot, traceFlow } from '../src/engine/index.ts';
+import { loadSnapshot, traceFlow, type FlowSpec } from '../src/engine/index.ts';
 import { join } from 'node:path';
 import { iptablesSave, renderRuleset } from '../src/engine/dataplane/iptablesSave.ts';
 import { defaultRoot, findCases, kubeProxyCaseRuleset } from '../src/cli/conformanceRunner.ts';
@@ -84,50 +86,59 @@ for (const dir of findCases(join(defaultRoot, 'kube-proxy'))) {
   cleanup();
 }
 
-// 2. Differential trace on the client's node. br_netfilter is built into this kernel with
-//    bridge-nf-call-iptables on (as kubeadm requires), so bridged frames meet iptables too.
-const flow = snap.flows[0]!;
-const client = t.nodes.flatMap((n) => n.pods).find((p) => p.id === flow.from)!;
-const node = t.nodes.find((n) => n.name === client.node)!;
-const svc = t.services[0]!;
-const SEEDS = 40;
-const traces = Array.from({ length: SEEDS }, (_, s) => traceFlow(t, flow, s));
-const engineDnat = new Set(traces.map((tr) => `${tr.backend!.ip}:${tr.backend!.port}`));
-// Rules the engine saw match in the client node's netfilter, both directions, over all seeds.
-const engineHits = new Set<string>();
-for (const tr of traces) {
-  for (const h of tr.hops) {
-    if (h.node !== node.name || h.at !== `nf:${node.name}`) continue;
-    for (const r of h.mechanism.rules ?? []) if (r.matched) engineHits.add(`${r.table} ${r.chain} #${r.ruleNumber}`);
-  }
+// 2. Differential traces. The ingress node is rebuilt in namespaces: cni0 with the node's pods
+//    behind veths (nothing listens in them, so they answer SYNs with RST), flannel.1 as a VXLAN
+//    device with flanneld's routes, neighbour and FDB entries, and eth0 on the node network.
+//    br_netfilter is built into this kernel with bridge-nf-call-iptables on, as kubeadm requires.
+//    The remote nodes are not built: what flannel.1 encapsulates for them goes nowhere.
+interface Differential {
+  label: string;
+  text: string;
+  flow: FlowSpec;
 }
 
-const nodeNs = `${tag}-node`;
-const podNs = `${tag}-pod`;
-newNs(nodeNs);
-newNs(podNs);
-const cni0 = node.interfaces.find((i) => i.kind === 'bridge')!;
-inNs(nodeNs, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
-inNs(nodeNs, 'ip', 'link', 'add', 'cni0', 'type', 'bridge');
-inNs(nodeNs, 'ip', 'addr', 'add', cni0.address!, 'dev', 'cni0');
-inNs(nodeNs, 'ip', 'link', 'set', 'cni0', 'up');
-inNs(nodeNs, 'ip', 'link', 'add', 'flannel.1', 'type', 'vxlan', 'id', String(t.settings.cni.vni), 'dstport', String(t.settings.cni.port), 'nolearning');
-inNs(nodeNs, 'ip', 'link', 'set', 'flannel.1', 'up');
-for (const r of node.routes.filter((x) => x.dev === 'flannel.1')) inNs(nodeNs, 'ip', 'route', 'add', r.dst, 'via', r.via!, 'dev', 'flannel.1', 'onlink');
-// flanneld's permanent neighbour and FDB entries for the remote VTEPs. No underlay is built, so the
-// vxlan driver drops the encapsulated packet after POSTROUTING: this check covers one node's rules.
-for (const n of node.neighbours.filter((x) => x.dev === 'flannel.1')) inNs(nodeNs, 'ip', 'neigh', 'add', n.ip, 'lladdr', n.mac, 'dev', 'flannel.1', 'nud', 'permanent');
-for (const f of node.fdb) inNs(nodeNs, 'bridge', 'fdb', 'append', f.mac, 'dev', 'flannel.1', 'dst', f.dst);
-inNs(nodeNs, 'ip', 'link', 'add', 'vethc', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', podNs);
-inNs(nodeNs, 'ip', 'link', 'set', 'vethc', 'master', 'cni0', 'up');
-inNs(podNs, 'ip', 'addr', 'add', `${client.ip}/24`, 'dev', 'eth0');
-inNs(podNs, 'ip', 'link', 'set', 'eth0', 'up');
-inNs(podNs, 'ip', 'route', 'add', 'default', 'via', cni0.address!.split('/')[0]!);
-// The node's other pods get namespaces of their own behind cni0 (their IPs and MACs as modelled);
-// nothing listens in them, so they answer SYNs with RST, which comes back through the node.
-node.pods
-  .filter((x) => x.id !== client.id)
-  .forEach((pod, i) => {
+async function differential({ label, text, flow }: Differential) {
+  const snap = loadSnapshot(text, 1);
+  const t = snap.topology;
+  const external = flow.from.startsWith('external');
+  const clientPod = external ? undefined : t.nodes.flatMap((n) => n.pods).find((p) => p.id === flow.from)!;
+  const SEEDS = 40;
+  const traces = Array.from({ length: SEEDS }, (_, s) => traceFlow(t, flow, s));
+  if (traces.some((tr) => tr.verdict.kind !== 'delivered')) return fail(`${label}: the engine's trace was not delivered: ${traces[0]!.verdict.message}`);
+  const node = t.nodes.find((n) => n.name === (external ? traces[0]!.hops.find((h) => h.at.startsWith('nf:'))!.node : clientPod!.node))!;
+  // What the engine says happened to the first packet on this node: DNAT, then SNAT (if any).
+  const engineNat = new Set<string>();
+  const engineHits = new Set<string>();
+  for (const tr of traces) {
+    const nat = tr.hops.filter((h) => h.node === node.name && h.direction === 'request' && h.at === `nf:${node.name}`);
+    const snat = nat.map((h) => /MASQUERADE — source \S+ → (\S+):\d+/.exec(h.mechanism.title)?.[1]).find(Boolean);
+    engineNat.add(`${tr.backend!.ip}:${tr.backend!.port}${snat ? ` masquerade ${snat}` : ''}`);
+    for (const h of tr.hops) {
+      // This node's netfilter in both directions, and its eth0 for what it sends itself.
+      const mine = h.node === node.name && (h.at === `nf:${node.name}` || (h.at === `if:${node.name}:eth0` && h.mechanism.title.startsWith('eth0 out')));
+      if (mine) for (const r of h.mechanism.rules ?? []) if (r.matched) engineHits.add(`${r.table} ${r.chain} #${r.ruleNumber}`);
+    }
+  }
+
+  const nodeNs = `${tag}-node`;
+  const clientNs = `${tag}-client`;
+  newNs(nodeNs);
+  newNs(clientNs);
+  const cni0 = node.interfaces.find((i) => i.kind === 'bridge')!;
+  const gw = cni0.address!.split('/')[0]!;
+  inNs(nodeNs, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
+  inNs(nodeNs, 'ip', 'link', 'add', 'cni0', 'type', 'bridge');
+  inNs(nodeNs, 'ip', 'addr', 'add', cni0.address!, 'dev', 'cni0');
+  inNs(nodeNs, 'ip', 'link', 'set', 'cni0', 'up');
+  const vtep = node.interfaces.find((i) => i.kind === 'vtep')!;
+  inNs(nodeNs, 'ip', 'link', 'add', 'flannel.1', 'type', 'vxlan', 'id', String(t.settings.cni.vni), 'dstport', String(t.settings.cni.port), 'nolearning');
+  inNs(nodeNs, 'ip', 'addr', 'add', vtep.address!, 'dev', 'flannel.1');
+  inNs(nodeNs, 'ip', 'link', 'set', 'flannel.1', 'up');
+  for (const r of node.routes.filter((x) => x.dev === 'flannel.1')) inNs(nodeNs, 'ip', 'route', 'add', r.dst, 'via', r.via!, 'dev', 'flannel.1', 'onlink');
+  for (const n of node.neighbours.filter((x) => x.dev === 'flannel.1')) inNs(nodeNs, 'ip', 'neigh', 'add', n.ip, 'lladdr', n.mac, 'dev', 'flannel.1', 'nud', 'permanent');
+  for (const f of node.fdb) inNs(nodeNs, 'bridge', 'fdb', 'append', f.mac, 'dev', 'flannel.1', 'dst', f.dst);
+  const pods = node.pods.filter((x) => x.id !== clientPod?.id);
+  pods.forEach((pod, i) => {
     const ns = `${tag}-b${i}`;
     newNs(ns);
     inNs(nodeNs, 'ip', 'link', 'add', `vethb${i}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
@@ -135,58 +146,111 @@ node.pods
     inNs(ns, 'ip', 'link', 'set', 'eth0', 'address', pod.mac);
     inNs(ns, 'ip', 'addr', 'add', `${pod.ip}/24`, 'dev', 'eth0');
     inNs(ns, 'ip', 'link', 'set', 'eth0', 'up');
-    inNs(ns, 'ip', 'route', 'add', 'default', 'via', cni0.address!.split('/')[0]!);
+    inNs(ns, 'ip', 'route', 'add', 'default', 'via', gw);
   });
-for (const c of ['ct_state_invalid_dropped_pkts', 'localhost_nps_accepted_pkts']) inNs(nodeNs, 'nfacct', 'add', c);
-inNsInput(nodeNs, iptablesSave(t, node.name), 'iptables-nft-restore');
-
-const CONNECTIONS = 24;
-// conntrack's event stream sees every new entry, including those a backend's RST closes at once.
-const events = spawn('ip', ['netns', 'exec', nodeNs, 'conntrack', '-E', '-e', 'NEW', '-p', 'tcp'], { stdio: ['ignore', 'pipe', 'ignore'] });
-let ct = '';
-events.stdout.on('data', (d: Buffer) => (ct += d.toString()));
-await sleep(300);
-for (let i = 0; i < CONNECTIONS; i++) {
-  try {
-    // One SYN per attempt: the attempt is cut off before the first retransmission (1 s).
-    inNs(podNs, 'timeout', '0.3', 'bash', '-c', `exec 3<>/dev/tcp/${svc.clusterIP}/${svc.ports[0]!.port}`);
-  } catch {
-    /* no connection is expected: nothing listens behind the endpoints */
+  // eth0 on the node network; the namespace behind it stands for the router (and, for a flow
+  // from outside, for the client beyond it).
+  const wireNs = external ? clientNs : `${tag}-wire`;
+  if (!external) newNs(wireNs);
+  const eth0 = node.interfaces.find((i) => i.name === 'eth0')!;
+  const router = node.routes.find((r) => r.dst === 'default')!.via!;
+  inNs(nodeNs, 'ip', 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'wire', 'netns', wireNs);
+  inNs(nodeNs, 'ip', 'addr', 'add', eth0.address!, 'dev', 'eth0');
+  inNs(nodeNs, 'ip', 'link', 'set', 'eth0', 'up');
+  inNs(nodeNs, 'ip', 'route', 'add', 'default', 'via', router, 'dev', 'eth0');
+  // The other nodes are not built: fixed neighbour entries keep ARP failures (and the ICMP errors
+  // they cause) out of the counters; what is sent to them is dropped by the wire namespace.
+  for (const n of node.neighbours.filter((x) => x.dev === 'eth0')) inNs(nodeNs, 'ip', 'neigh', 'add', n.ip, 'lladdr', n.mac, 'dev', 'eth0', 'nud', 'permanent');
+  inNs(wireNs, 'ip', 'addr', 'add', `${router}/${eth0.address!.split('/')[1]}`, 'dev', 'wire');
+  inNs(wireNs, 'ip', 'link', 'set', 'wire', 'up');
+  let dialIP: string;
+  let dialPort: number;
+  if (clientPod) {
+    // The client pod behind cni0, dialling the Service's ClusterIP.
+    inNs(nodeNs, 'ip', 'link', 'add', 'vethc', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', clientNs);
+    inNs(nodeNs, 'ip', 'link', 'set', 'vethc', 'master', 'cni0', 'up');
+    inNs(clientNs, 'ip', 'addr', 'add', `${clientPod.ip}/24`, 'dev', 'eth0');
+    inNs(clientNs, 'ip', 'link', 'set', 'eth0', 'up');
+    inNs(clientNs, 'ip', 'route', 'add', 'default', 'via', gw);
+    const m = /→ (\S+):(\d+)$/.exec(traces[0]!.hops[0]!.mechanism.title)!;
+    [dialIP, dialPort] = [m[1]!, Number(m[2])];
+  } else {
+    const clientIP = flow.from.includes(':') ? flow.from.split(':')[1]! : '198.51.100.7';
+    inNs(clientNs, 'ip', 'addr', 'add', `${clientIP}/32`, 'dev', 'wire');
+    const [host, port] = [flow.to.slice(0, flow.to.lastIndexOf(':')), Number(flow.to.slice(flow.to.lastIndexOf(':') + 1))];
+    [dialIP, dialPort] = [t.nodes.find((n) => n.name === host)?.ip ?? host, port];
+    inNs(clientNs, 'ip', 'route', 'add', `${dialIP}/32`, 'dev', 'wire', 'src', clientIP);
   }
-}
-await sleep(300);
-events.kill();
-if (process.env.DEBUG) console.log(ct, inNs(nodeNs, 'iptables-nft-save', '-c'));
-const kernelDnat = new Set<string>();
-for (const line of ct.split('\n')) {
-  if (!line.includes(`dst=${svc.clusterIP} `)) continue;
-  // "[NEW] tcp 6 120 SYN_SENT src=<client> dst=<ClusterIP> sport=.. dport=.. [UNREPLIED] src=<endpoint> dst=<client> sport=<port> ..."
-  const m = /src=\S+ dst=\S+ sport=\d+ dport=\d+ .*?src=(\S+) dst=\S+ sport=(\d+)/.exec(line);
-  if (m) kernelDnat.add(`${m[1]}:${m[2]}`);
-}
-const fmt = (s: Set<string>) => [...s].sort().join(', ');
-if (fmt(kernelDnat) !== fmt(engineDnat)) fail(`DNAT destinations: kernel {${fmt(kernelDnat)}} vs engine {${fmt(engineDnat)}}`);
-else console.log(`ok   DNAT: ${CONNECTIONS} real connections to ${svc.clusterIP}:${svc.ports[0]!.port} reached {${fmt(kernelDnat)}}, as the engine's ${SEEDS} seeds do`);
+  for (const c of ['ct_state_invalid_dropped_pkts', 'localhost_nps_accepted_pkts']) inNs(nodeNs, 'nfacct', 'add', c);
+  inNsInput(nodeNs, iptablesSave(t, node.name), 'iptables-nft-restore');
 
-// Rule counters, position by position. iptables-save -c prints "[packets:bytes] -A CHAIN ...".
-const kernelHits = new Set<string>();
-let table = '';
-const position = new Map<string, number>();
-for (const line of inNs(nodeNs, 'iptables-nft-save', '-c').split('\n')) {
-  if (line.startsWith('*')) table = line.slice(1);
-  const m = /^\[(\d+):\d+\] -A (\S+)/.exec(line);
-  if (!m) continue;
-  const key = `${table} ${m[2]}`;
-  const n = (position.get(key) ?? 0) + 1;
-  position.set(key, n);
-  if (Number(m[1]) > 0) kernelHits.add(`${key} #${n}`);
-}
-const onlyKernel = [...kernelHits].filter((k) => !engineHits.has(k));
-const onlyEngine = [...engineHits].filter((k) => !kernelHits.has(k));
-if (onlyKernel.length || onlyEngine.length) fail(`rule hits differ: kernel only [${onlyKernel.join('; ')}], engine only [${onlyEngine.join('; ')}]`);
-else console.log(`ok   rule path: the kernel counted exactly the ${kernelHits.size} rules the walker matched on ${node.name}`);
+  const CONNECTIONS = 24;
+  // conntrack's event stream sees every new entry, including those a backend's RST closes at once.
+  const events = spawn('ip', ['netns', 'exec', nodeNs, 'conntrack', '-E', '-e', 'NEW', '-p', 'tcp'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let ct = '';
+  events.stdout.on('data', (d: Buffer) => (ct += d.toString()));
+  await sleep(300);
+  for (let i = 0; i < CONNECTIONS; i++) {
+    try {
+      // One SYN per attempt: the attempt is cut off before the first retransmission (1 s).
+      inNs(clientNs, 'timeout', '0.3', 'bash', '-c', `exec 3<>/dev/tcp/${dialIP}/${dialPort}`);
+    } catch {
+      /* no connection is expected: nothing listens behind the endpoints */
+    }
+  }
+  await sleep(300);
+  events.kill();
+  if (process.env.DEBUG) console.log(ct, inNs(nodeNs, 'iptables-nft-save', '-c'));
+  const kernelNat = new Set<string>();
+  for (const line of ct.split('\n')) {
+    // "[NEW] tcp 6 120 SYN_SENT src=<client> dst=<dialled> sport=.. dport=.. [UNREPLIED] src=<endpoint> dst=<client or SNAT> sport=<port> ..."
+    const m = /src=(\S+) dst=(\S+) sport=\d+ dport=(\d+) .*?src=(\S+) dst=(\S+) sport=(\d+)/.exec(line);
+    if (!m || m[2] !== dialIP || Number(m[3]) !== dialPort) continue;
+    kernelNat.add(`${m[4]}:${m[6]}${m[5] !== m[1] ? ` masquerade ${m[5]}` : ''}`);
+  }
+  const fmt = (x: Set<string>) => [...x].sort().join(', ');
+  if (fmt(kernelNat) !== fmt(engineNat)) fail(`${label}: NAT: kernel {${fmt(kernelNat)}} vs engine {${fmt(engineNat)}}`);
+  else console.log(`ok   ${label}: ${CONNECTIONS} real connections to ${dialIP}:${dialPort} gave {${fmt(kernelNat)}}, as the engine's ${SEEDS} seeds do`);
 
-cleanup();
+  // Rule counters, position by position. iptables-save -c prints "[packets:bytes] -A CHAIN ...".
+  const kernelHits = new Set<string>();
+  let table = '';
+  const position = new Map<string, number>();
+  for (const line of inNs(nodeNs, 'iptables-nft-save', '-c').split('\n')) {
+    if (line.startsWith('*')) table = line.slice(1);
+    const m = /^\[(\d+):\d+\] -A (\S+)/.exec(line);
+    if (!m) continue;
+    const k = `${table} ${m[2]}`;
+    const n = (position.get(k) ?? 0) + 1;
+    position.set(k, n);
+    if (Number(m[1]) > 0) kernelHits.add(`${k} #${n}`);
+  }
+  const onlyKernel = [...kernelHits].filter((k) => !engineHits.has(k));
+  const onlyEngine = [...engineHits].filter((k) => !kernelHits.has(k));
+  if (onlyKernel.length || onlyEngine.length) fail(`${label}: rule hits differ: kernel only [${onlyKernel.join('; ')}], engine only [${onlyEngine.join('; ')}]`);
+  else console.log(`ok   ${label}: the kernel counted exactly the ${kernelHits.size} rules the walker matched on ${node.name}`);
+  cleanup();
+}
+
+await differential({ label: 'pod → ClusterIP', text: defaultScenario, flow: snap.flows[0]! });
+// cndjp4 step 4: the same pods behind a NodePort (port 8080 → targetPort 80), from outside.
+const nodePortText = `${defaultScenario}---
+apiVersion: v1
+kind: Service
+metadata:
+  name: my-nginx-nodeport
+  namespace: k8snet
+spec:
+  type: NodePort
+  selector:
+    run: my-nginx
+  ports:
+  - port: 8080
+    targetPort: 80
+`;
+const np = loadSnapshot(nodePortText, 1).topology.services.find((x) => x.name === 'my-nginx-nodeport')!;
+await differential({ label: 'outside → NodePort', text: nodePortText, flow: { name: 'np', from: 'external', to: `node-2:${np.ports[0]!.nodePort}`, protocol: 'TCP' } });
+
 if (failures) {
   console.log(`${failures} kernel check(s) failed`);
   process.exit(1);

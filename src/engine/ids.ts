@@ -14,4 +14,6 @@ export const ids = {
   service: (svcId: string) => `svc:${svcId}`,
   /** The node network: the L2 segment all nodes' eth0 attach to. */
   nodeNetwork: () => 'net:nodes',
+  /** A client outside the cluster, beyond the node network's router. */
+  external: () => 'ext:client',
 } as const;

@@ -119,3 +119,49 @@ describe('when things go wrong', () => {
     expect(t.hops.some((h) => h.mechanism.title.includes('DNAT'))).toBe(false);
   });
 });
+
+describe('from outside the cluster to a NodePort (cndjp4 step 4)', () => {
+  const text = `${defaultScenario}---
+apiVersion: v1
+kind: Service
+metadata:
+  name: my-nginx-nodeport
+  namespace: k8snet
+spec:
+  type: NodePort
+  selector:
+    run: my-nginx
+  ports:
+  - port: 8080
+    targetPort: 80
+`;
+  const s = loadSnapshot(text, 1);
+  const nodePort = s.topology.services.find((x) => x.name === 'my-nginx-nodeport')!.ports[0]!.nodePort;
+  const traces = Array.from({ length: 20 }, (_, seed) => traceFlow(s.topology, { name: 'np', from: 'external', to: `node-2:${nodePort}`, protocol: 'TCP' }, seed));
+
+  it('reaches both backends and the client sees the node address it dialled', () => {
+    expect(new Set(traces.map((t) => t.backend?.podId)).size).toBe(2);
+    for (const t of traces) {
+      expect(t.verdict.kind).toBe('delivered');
+      const last = t.hops[t.hops.length - 1]!;
+      expect(last.at).toBe('ext:client');
+      expect(ipOf(last, 'after').src).toBe('192.168.1.12');
+    }
+  });
+
+  it('walks KUBE-NODEPORTS → KUBE-EXT (mark) → KUBE-SVC → KUBE-SEP, then masquerades and undoes both NATs on the way back', () => {
+    const t = traces.find((x) => x.backend!.node === 'node-3')!;
+    const titles = t.hops.map((h) => h.mechanism.title);
+    expect(titles.find((x) => x.includes('DNAT'))).toMatch(/KUBE-SERVICES → KUBE-NODEPORTS → KUBE-EXT-\w+ → KUBE-MARK-MASQ → KUBE-SVC-\w+ → KUBE-SEP-\w+ DNAT/);
+    expect(titles).toContainEqual(expect.stringMatching(/^filter FORWARD: ACCEPT \(KUBE-FORWARD\)$/));
+    expect(titles).toContainEqual(expect.stringMatching(/MASQUERADE — source 198\.51\.100\.7:\d+ → 10\.244\.1\.0:\d+$/));
+    expect(titles).toContainEqual(expect.stringMatching(/reverse SNAT, destination 10\.244\.1\.0:\d+ → 198\.51\.100\.7:\d+$/));
+    expect(titles).toContainEqual(expect.stringMatching(new RegExp(`reverse DNAT — source 10\\.244\\.2\\.2:80 → 192\\.168\\.1\\.12:${nodePort}$`)));
+  });
+
+  it('a ClusterIP is not reachable from outside', () => {
+    const t = traceFlow(s.topology, { name: 'x', from: 'external', to: `${svc.clusterIP}:80`, protocol: 'TCP' }, 1);
+    expect(t.verdict.kind).toBe('unreachable');
+    expect(t.verdict.message).toMatch(/not routed outside the cluster/);
+  });
+});

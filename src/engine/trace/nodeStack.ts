@@ -1,0 +1,226 @@
+// A packet's way through one node: in from a pod (veth → cni0) or from the wire, through
+// netfilter's hooks and conntrack, routing, and out to a local pod, over VXLAN to another node,
+// or out of eth0 to a client outside the cluster.
+
+import type { NodeInfo, Packet, PodInfo, Verdict } from '../types.ts';
+import { ids } from '../ids.ts';
+import { formatRoute } from '../dataplane/flannel.ts';
+import { runHook, type CtState, type NfPacket } from '../dataplane/netfilter.ts';
+import { lookupRoute } from '../dataplane/routing.ts';
+import { decrementTtl, eth, ip, setAddresses, setEthernet, tcp, vxlanDecap, vxlanEncap, vxlanSourcePort } from '../packet/packet.ts';
+import { fnv1a32 } from '../util/hash.ts';
+import { macFor } from '../model/names.ts';
+import { CITE_FLANNEL, CITE_NETFILTER, Walk, chainPath, key, nfContext, nfPacket, nodeLocalIPs, tupleOf, type CtEntry } from './walk.ts';
+
+export type Arrival =
+  | { kind: 'delivered'; to: { pod: PodInfo } | { external: string }; packet: Packet }
+  | Exclude<Verdict, { kind: 'delivered' }>;
+
+/** The node network's router (the default gateway of every node). */
+export const gatewayMac = macFor('gateway');
+
+/** A frame leaves a pod's eth0: through the veth pair onto cni0, and up into the node's stack. */
+export function leavePod(w: Walk, pod: PodInfo, p: Packet): Arrival {
+  const node = w.t.nodes.find((n) => n.name === pod.node)!;
+  const cni0 = node.interfaces.find((i) => i.kind === 'bridge')!;
+  w.add(pod.hostVeth.id, node.name, { kind: 'veth', title: `veth pair: pod eth0 → ${pod.hostVeth.name}`, detail: `The frame crosses the veth pair from the pod's network namespace into the node's; ${pod.hostVeth.name} is a port of ${cni0.name}.`, cite: 'containernetworking/plugins plugins/main/bridge' }, p, p);
+  if (eth(p).dst !== cni0.mac) return bridged(w, node, p);
+  w.add(cni0.id, node.name, { kind: 'bridge', title: `${cni0.name}: frame for the bridge's own MAC → IP stack`, detail: `The destination MAC ${eth(p).dst} is ${cni0.name}'s own address (the pod's gateway), so the bridge hands the packet up to the node's IP stack instead of switching it. (With br_netfilter, as on kubeadm nodes, iptables PREROUTING already runs at this point, on the bridge.)`, cite: 'Linux net/bridge/br_input.c, br_netfilter_hooks.c' }, p, p);
+  return nodeStack(w, node, p, cni0.name);
+}
+
+/**
+ * A frame between two pods of the same node is switched by cni0 without routing. Because kubeadm
+ * nodes set net.bridge.bridge-nf-call-iptables=1 (br_netfilter), the bridged IPv4 packet still
+ * passes iptables' PREROUTING, FORWARD and POSTROUTING hooks, so conntrack can undo a DNAT.
+ */
+function bridged(w: Walk, node: NodeInfo, p: Packet): Arrival {
+  const cni0 = node.interfaces.find((i) => i.kind === 'bridge')!;
+  w.add(cni0.id, node.name, { kind: 'bridge', title: `${cni0.name}: same-subnet frame switched by the bridge (br_netfilter on)`, detail: `The destination ${ip(p).dst} is in ${node.name}'s pod subnet, so the sender addressed the frame to the other pod's MAC ${eth(p).dst}; ${cni0.name} switches it. With bridge-nf-call-iptables=1 the packet still goes through netfilter.`, cite: 'Linux net/bridge/br_netfilter_hooks.c' }, p, p);
+  return nodeStack(w, node, p, cni0.name, true);
+}
+
+/** A packet enters a node's IP stack on `inIface`: netfilter, routing, and out again. */
+export function nodeStack(w: Walk, node: NodeInfo, p0: Packet, inIface: string, switched = false): Arrival {
+  const nf = ids.netfilter(node.name);
+  const hit = w.ctLookup(node.name, tupleOf(p0));
+  const ctstate: CtState = hit ? 'ESTABLISHED' : 'NEW';
+  const rules = w.rulesOf(node.name);
+  const t0 = tupleOf(p0);
+
+  // PREROUTING: the nat table runs only for a connection's first packet; later packets get the
+  // entry's bindings applied instead (a reply's destination is un-SNATed here: a DST manip).
+  let p = p0;
+  const pre = runHook(rules, 'PREROUTING', nfPacket(p, 0, inIface), nfContext(w, node, ctstate, !!hit?.entry.dnat), !hit);
+  let mark = pre.packet.mark;
+  let entry: CtEntry;
+  if (!hit) {
+    if (pre.dnat) p = setAddresses(p, { dst: pre.dnat.ip, dport: pre.dnat.port });
+    entry = { orig: t0, reply: { src: ip(p).dst, sport: tcp(p).dstPort, dst: t0.src, dport: t0.sport }, dnat: pre.dnat ? { ip: pre.dnat.ip, port: pre.dnat.port } : undefined };
+    w.ctAdd(node.name, entry);
+  } else {
+    entry = hit.entry;
+    if (hit.dir === 'reply' && entry.snat) p = setAddresses(p, { dst: entry.orig.src, dport: entry.orig.sport });
+    if (hit.dir === 'orig' && entry.dnat) p = setAddresses(p, { dst: entry.dnat.ip, dport: entry.dnat.port });
+  }
+  w.add(
+    nf,
+    node.name,
+    pre.dnat
+      ? {
+          kind: 'netfilter',
+          title: `nat ${chainPath('PREROUTING', pre)} DNAT → ${pre.dnat.ip}:${pre.dnat.port}`,
+          detail: `conntrack: a new connection (${t0.src}:${t0.sport} → ${t0.dst}:${t0.dport}), so the packet walks the nat table. kube-proxy's rules pick an endpoint (the statistic match draws with this trace's seed) and DNAT rewrites the destination to ${pre.dnat.ip}:${pre.dnat.port}.${mark ? ' On the way, KUBE-MARK-MASQ set mark 0x' + mark.toString(16) + ': the source will be masqueraded in POSTROUTING.' : ''} conntrack remembers the binding for every later packet and for the replies.`,
+          rules: pre.steps,
+          cite: CITE_NETFILTER,
+        }
+      : hit
+        ? {
+            kind: 'conntrack',
+            title: hit.dir === 'reply' && entry.snat ? `conntrack: reply of a known connection — reverse SNAT, destination ${t0.dst}:${t0.dport} → ${entry.orig.src}:${entry.orig.sport}` : `conntrack: ${hit.dir === 'reply' ? 'reply' : 'packet'} of a known connection — nat table skipped`,
+            detail: `conntrack finds the entry ${key(entry.orig)} (state ESTABLISHED). Only a connection's first packet walks the nat table; this one follows the entry's bindings.${hit.dir === 'reply' && entry.snat ? ` The connection's source was masqueraded to ${entry.snat.ip}:${entry.snat.port} on this node, so the reply's destination is rewritten back to the client (a DST manip, done in PREROUTING).` : ''}`,
+            rules: pre.steps,
+            cite: CITE_NETFILTER,
+          }
+        : {
+            kind: 'netfilter',
+            title: 'nat PREROUTING: no kube-proxy rule matched',
+            detail: `conntrack: a new connection on ${node.name} (${t0.src}:${t0.sport} → ${t0.dst}:${t0.dport}). It walks the nat table, but its destination is no Service address, so nothing is rewritten.`,
+            rules: pre.steps,
+            cite: CITE_NETFILTER,
+          },
+    p0,
+    p,
+  );
+  if (pre.verdict !== 'ACCEPT') return { kind: pre.verdict === 'REJECT' ? 'rejected' : 'dropped', at: nf, message: `Dropped in PREROUTING on ${node.name}.` };
+
+  // Routing decision.
+  if (nodeLocalIPs(node).has(ip(p).dst)) {
+    return { kind: 'unreachable', at: nf, message: `${ip(p).dst}:${tcp(p).dstPort} is ${node.name}'s own address and no kube-proxy rule rewrote it: the packet goes to a local socket (INPUT), and nothing in this cluster model listens there.` };
+  }
+  const bridge = w.t.settings.cni.bridge;
+  const route = switched ? { dst: node.podCIDR, dev: bridge, proto: 'kernel' as const } : lookupRoute(node.routes, ip(p).dst);
+  if (!route) return { kind: 'unreachable', at: nf, message: `No route to ${ip(p).dst} on ${node.name}.` };
+  if (!switched && pre.dnat && inIface === bridge && route.dev === bridge) {
+    // br_netfilter ran PREROUTING while the frame was still in the bridge. When the new destination
+    // is reached through the same bridge, br_nf_pre_routing_finish bridges the frame to it
+    // ("bridged DNAT") instead of routing it: no ip_forward, so the TTL is not decremented.
+    const framed = setEthernet(p, eth(p).src, node.pods.find((x) => x.ip === ip(p).dst)?.mac ?? eth(p).dst);
+    w.add(nf, node.name, { kind: 'bridge', title: `br_netfilter: ${ip(p).dst} is behind ${bridge} too — bridged DNAT, not routed`, detail: `kubeadm nodes run with net.bridge.bridge-nf-call-iptables=1, so iptables PREROUTING ran on the bridge. The DNATed destination lives on the same bridge, so the kernel re-addresses the frame to that pod's MAC and bridges it; the packet never enters ip_forward and keeps its TTL. FORWARD and POSTROUTING still run (from the bridge's forwarding path).`, cite: 'Linux net/bridge/br_netfilter_hooks.c (br_nf_pre_routing_finish, bridged_dnat)' }, p, framed);
+    p = framed;
+    switched = true;
+  }
+  if (!switched) {
+    const fwd = decrementTtl(p);
+    w.add(nf, node.name, { kind: 'route', title: `route ${formatRoute(route)}`, detail: `Longest-prefix match in ${node.name}'s main routing table for ${ip(p).dst}. The node forwards the packet (net.ipv4.ip_forward=1) and decrements its TTL.`, cite: 'Linux net/ipv4/route.c, ip_forward.c' }, p, fwd);
+    p = fwd;
+  }
+
+  // FORWARD (filter). The packet's mark travels with it from PREROUTING.
+  const fwdRes = runHook(rules, 'FORWARD', nfPacket(p, mark, inIface, route.dev), nfContext(w, node, ctstate, !!entry.dnat), true);
+  mark = fwdRes.packet.mark;
+  const deciders = fwdRes.steps.filter((s) => s.matched && /ACCEPT|REJECT|DROP/.test(s.effect)).map((s) => s.chain);
+  w.add(nf, node.name, { kind: 'netfilter', title: `filter FORWARD: ${fwdRes.verdict}${deciders.length ? ` (${deciders.join(', ')})` : ' (policy)'}`, detail: fwdRes.verdict === 'ACCEPT' ? `The filter table lets the forwarded packet through (${deciders.length ? `${deciders.join(', ')} accepts it${ctstate === 'NEW' ? ': kube-proxy marked it for masquerade, and KUBE-FORWARD accepts marked packets' : ': it belongs to an established connection'}` : "a new connection: KUBE-FORWARD, KUBE-SERVICES and KUBE-EXTERNAL-SERVICES have nothing against it, and the chain's policy is ACCEPT"}). These are kube-proxy's rules only: flanneld also adds a FLANNEL-FWD chain accepting pod-network traffic, which podpath does not show yet.` : `The filter table ${fwdRes.verdict === 'REJECT' ? 'rejects the packet: the client gets an ICMP port-unreachable ("connection refused")' : 'drops the packet'}.`, rules: fwdRes.steps, cite: CITE_NETFILTER }, p, p);
+  if (fwdRes.verdict !== 'ACCEPT') {
+    const why = fwdRes.steps.filter((s) => s.matched).map((s) => s.text).pop() ?? '';
+    return { kind: fwdRes.verdict === 'REJECT' ? 'rejected' : 'dropped', at: nf, message: `${fwdRes.verdict} in filter FORWARD on ${node.name}: ${why}` };
+  }
+
+  // POSTROUTING (nat): MASQUERADE for a marked first packet; for a reply, conntrack undoes the
+  // DNAT on the source (a SRC manip: nf_nat_ipv4_out, HOOK2MANIP).
+  const post = runHook(rules, 'POSTROUTING', nfPacket(p, mark, inIface, route.dev), nfContext(w, node, ctstate, false), !hit);
+  let out = p;
+  let title = `nat POSTROUTING: ${hit ? 'skipped (known connection)' : 'KUBE-POSTROUTING: no masquerade mark, RETURN'}`;
+  let detail = hit ? 'The nat table is not consulted again for a known connection.' : 'KUBE-POSTROUTING masquerades only packets kube-proxy marked with 0x4000 (KUBE-MARK-MASQ); this one is not marked, so its source address is kept.';
+  let kind: 'netfilter' | 'conntrack' = 'netfilter';
+  if (post.snat) {
+    // MASQUERADE --random-fully: the source port is drawn at random (NF_NAT_RANGE_PROTO_RANDOM_FULLY).
+    const randomFully = post.snat.rule.text.includes('--random-fully');
+    const sport = randomFully ? w.rng.int(1024, 65535) : tcp(p).srcPort;
+    out = setAddresses(out, { src: post.snat.ip, sport });
+    w.ctSetReply(node.name, entry, { ...entry.reply, dst: post.snat.ip, dport: sport });
+    entry.snat = { ip: post.snat.ip, port: sport };
+    title = `nat POSTROUTING → KUBE-POSTROUTING: MASQUERADE — source ${ip(p).src}:${tcp(p).srcPort} → ${post.snat.ip}:${sport}`;
+    detail = `The packet carries kube-proxy's masquerade mark, so KUBE-POSTROUTING clears it and MASQUERADE rewrites the source to ${route.dev}'s address ${post.snat.ip}${randomFully ? ' with a random source port (--random-fully)' : ''}. The backend will answer to this node, which can undo both translations.`;
+  } else if (hit?.dir === 'reply' && entry.dnat) {
+    out = setAddresses(out, { src: entry.orig.dst, sport: entry.orig.dport });
+    title = `conntrack: reverse DNAT — source ${ip(p).src}:${tcp(p).srcPort} → ${entry.orig.dst}:${entry.orig.dport}`;
+    detail = `This packet is the reply of a connection whose destination was DNATed on ${node.name}. conntrack rewrites its source back to the address the client dialled (${entry.orig.dst}:${entry.orig.dport}), so the client's socket accepts it.`;
+    kind = 'conntrack';
+  }
+  w.add(nf, node.name, { kind, title, detail, rules: post.steps, cite: CITE_NETFILTER }, p, out);
+  p = out;
+
+  // Out of the node.
+  if (route.dev === bridge) return toLocalPod(w, node, p, switched);
+  if (route.dev === w.t.settings.cni.device) return overVxlan(w, node, p, route.via!);
+  return toOutside(w, node, p, route.dev, route.via);
+}
+
+/** Out of eth0 toward the node network's router: only the reply to an external client goes there. */
+function toOutside(w: Walk, node: NodeInfo, p: Packet, dev: string, via: string | undefined): Arrival {
+  const at = ids.nodeIf(node.name, dev);
+  if (!w.externalClient || ip(p).dst !== w.externalClient) {
+    return { kind: 'unreachable', at, message: `The packet leaves ${node.name} on ${dev} toward ${via ?? ip(p).dst}: outside the cluster. Traffic from pods to the outside (flannel's masquerade) is not modelled yet.` };
+  }
+  const eth0 = node.interfaces.find((i) => i.name === dev)!;
+  const framed = setEthernet(p, eth0.mac, gatewayMac);
+  w.add(at, node.name, { kind: 'route', title: `${dev} out: to ${ip(p).dst} via the default gateway ${via}`, detail: `The route "default via ${via} dev ${dev}" sends the reply to the node network's router (MAC ${gatewayMac}), which knows the way back to ${ip(p).dst}.`, cite: 'Linux net/ipv4/route.c' }, p, framed);
+  const routed = decrementTtl(framed);
+  w.add(ids.nodeNetwork(), undefined, { kind: 'wire', title: `router ${via}: forwards the reply to ${ip(p).dst}`, detail: `The router decrements the TTL and forwards the packet out of the cluster network toward the client.` }, framed, routed);
+  w.add(ids.external(), undefined, { kind: 'deliver', title: `delivered to the client ${ip(routed).dst}:${tcp(routed).dstPort}`, detail: `The client's TCP stack matches the reply to its connection: it came from ${ip(routed).src}:${tcp(routed).srcPort}.` }, routed, routed);
+  return { kind: 'delivered', to: { external: ip(routed).dst }, packet: routed };
+}
+
+function toLocalPod(w: Walk, node: NodeInfo, p: Packet, switched: boolean): Arrival {
+  const cni0 = node.interfaces.find((i) => i.kind === 'bridge')!;
+  const pod = node.pods.find((x) => x.ip === ip(p).dst);
+  if (!pod) return { kind: 'unreachable', at: cni0.id, message: `No pod on ${node.name} has ${ip(p).dst}: ARP on ${cni0.name} gets no answer (host unreachable).` };
+  const framed = switched ? p : setEthernet(p, cni0.mac, pod.mac);
+  w.add(cni0.id, node.name, { kind: 'bridge', title: `${cni0.name} → ${pod.hostVeth.name} (bridge forwarding)`, detail: switched ? `The bridge's forwarding table (learned MAC ${pod.mac}) sends the frame to port ${pod.hostVeth.name}.` : `The node sends the packet out of ${cni0.name} with the pod's MAC ${pod.mac} (from ARP); the bridge's forwarding table sends the frame to port ${pod.hostVeth.name}.` }, p, framed);
+  w.add(pod.hostVeth.id, node.name, { kind: 'veth', title: `veth pair: ${pod.hostVeth.name} → pod eth0`, detail: `The frame crosses into ${pod.name}'s network namespace.` }, framed, framed);
+  const port = tcp(framed).dstPort;
+  const listening = pod.containers.some((c) => c.ports.some((cp) => cp.containerPort === port)) || pod.containers.every((c) => c.ports.length === 0);
+  w.add(ids.podEth0(pod.id), node.name, { kind: 'deliver', title: `delivered to ${pod.name} ${ip(framed).dst}:${port}`, detail: w.direction === 'reply' ? `${pod.name}'s eth0 receives it; the kernel matches it to the socket that sent the SYN (port ${port}).` : listening ? `${pod.name}'s eth0 receives it; the process listening on port ${port} gets the segment.` : `${pod.name} declares no containerPort ${port}; if nothing listens there the kernel answers with a TCP RST. (containerPort is informational; podpath assumes the port is served.)` }, framed, framed);
+  return { kind: 'delivered', to: { pod }, packet: framed };
+}
+
+function overVxlan(w: Walk, node: NodeInfo, p: Packet, via: string): Arrival {
+  const s = w.t.settings.cni;
+  const vtep = node.interfaces.find((i) => i.kind === 'vtep')!;
+  const eth0 = node.interfaces.find((i) => i.name === 'eth0')!;
+  const neigh = node.neighbours.find((n) => n.ip === via && n.dev === s.device);
+  const fdb = neigh && node.fdb.find((f) => f.mac === neigh.mac);
+  const remote = fdb && w.t.nodes.find((n) => n.ip === fdb.dst);
+  if (!neigh || !fdb || !remote) return { kind: 'unreachable', at: vtep.id, message: `flannel.1 on ${node.name} has no neighbour/FDB entry for ${via}.` };
+  const inner = setEthernet(p, vtep.mac, neigh.mac);
+  const remoteEth0 = remote.interfaces.find((i) => i.name === 'eth0')!;
+  const sport = vxlanSourcePort(inner, fnv1a32);
+  const outer = vxlanEncap(inner, { srcMac: eth0.mac, dstMac: remoteEth0.mac, src: node.ip, dst: remote.ip, sport, dport: s.port, vni: s.vni });
+  w.add(
+    vtep.id,
+    node.name,
+    {
+      kind: 'vxlan-encap',
+      title: `${s.device}: VXLAN encapsulation (VNI ${s.vni}, UDP ${sport} → ${s.port}) ${node.ip} → ${remote.ip}, +50 bytes`,
+      detail: `The neighbour entry "${via} lladdr ${neigh.mac} dev ${s.device} PERMANENT" gives the remote VTEP's MAC; the FDB entry "${fdb.mac} dev ${s.device} dst ${fdb.dst}" says which node owns it. The vxlan driver wraps the whole inner frame in outer Ethernet / IPv4 (${node.ip} → ${remote.ip}) / UDP (dst ${s.port}, src from a hash of the inner flow) / VXLAN (flags 0x08, VNI ${s.vni}): 14 + 20 + 8 + 8 = 50 bytes more, which is why ${s.device}'s MTU is ${s.mtu}.`,
+      cite: CITE_FLANNEL,
+    },
+    p,
+    outer,
+  );
+  // The outer datagram is sent by the node itself: OUTPUT then POSTROUTING, a new UDP flow.
+  const outNf: NfPacket = { src: node.ip, dst: remote.ip, proto: 'udp', sport, dport: s.port, mark: 0, outIface: 'eth0' };
+  const o1 = runHook(w.rulesOf(node.name), 'OUTPUT', outNf, nfContext(w, node, 'NEW', false), true);
+  const o2 = runHook(w.rulesOf(node.name), 'POSTROUTING', o1.packet, nfContext(w, node, 'NEW', false), true);
+  w.add(ids.nodeIf(node.name, 'eth0'), node.name, { kind: 'netfilter', title: `eth0 out: outer UDP passes OUTPUT and POSTROUTING (no rule acts), route ${remote.ip} dev eth0`, detail: `The encapsulated datagram is a locally generated packet of ${node.name}, so it walks OUTPUT and POSTROUTING; no kube-proxy rule matches node-to-node UDP ${s.port}. Route "${w.t.settings.nodeNetwork} dev eth0" sends it straight to ${remote.name}.`, rules: [...o1.steps, ...o2.steps], cite: CITE_NETFILTER }, outer, outer);
+  w.add(ids.nodeNetwork(), undefined, { kind: 'wire', title: `node network ${w.t.settings.nodeNetwork}: ${node.name} → ${remote.name}`, detail: `On the wire only node addresses are visible: ${node.ip} → ${remote.ip}, UDP port ${s.port}. The pod addresses travel inside the VXLAN payload.` }, outer, outer);
+  const inNf: NfPacket = { ...outNf, inIface: 'eth0', outIface: undefined };
+  const i1 = runHook(w.rulesOf(remote.name), 'PREROUTING', inNf, nfContext(w, remote, 'NEW', false), true);
+  const i2 = runHook(w.rulesOf(remote.name), 'INPUT', i1.packet, nfContext(w, remote, 'NEW', false), true);
+  w.add(ids.nodeIf(remote.name, 'eth0'), remote.name, { kind: 'netfilter', title: `eth0 in: outer UDP to ${remote.ip}:${s.port} — PREROUTING, INPUT, local delivery to the VXLAN socket`, detail: `${remote.ip} is ${remote.name}'s own address, so the datagram is delivered locally (INPUT) to the UDP socket the vxlan driver listens on (port ${s.port}).`, rules: [...i1.steps, ...i2.steps], cite: CITE_NETFILTER }, outer, outer);
+  const decap = vxlanDecap(outer);
+  const rvtep = remote.interfaces.find((i) => i.kind === 'vtep')!;
+  w.add(rvtep.id, remote.name, { kind: 'vxlan-decap', title: `${s.device}: VXLAN decapsulation (VNI ${s.vni}) — inner frame appears on ${rvtep.name}`, detail: `The vxlan driver checks the VNI, strips the 50 outer bytes, and the inner frame (for ${rvtep.name}'s MAC ${rvtep.mac}) arrives on ${remote.name}'s ${rvtep.name} as if received there.`, cite: CITE_FLANNEL }, outer, decap);
+  return nodeStack(w, remote, decap, s.device);
+}

@@ -1,0 +1,97 @@
+// The state of one trace: the hops so far, each node's conntrack table and ruleset, the PRNG.
+
+import type { Hop, NodeInfo, Packet, Topology } from '../types.ts';
+import { nodeRuleset } from '../dataplane/iptablesSave.ts';
+import type { Ruleset } from '../dataplane/kubeProxyIptables.ts';
+import type { CtState, Hook, HookResult, NfContext, NfPacket } from '../dataplane/netfilter.ts';
+import { ip, tcp } from '../packet/packet.ts';
+import type { Prng } from '../util/prng.ts';
+
+export const CITE_NETFILTER = 'Linux net/netfilter (nf_conntrack_core.c, nf_nat_core.c); kubernetes pkg/proxy/iptables/proxier.go';
+export const CITE_FLANNEL = 'flannel pkg/backend/vxlan/vxlan_network.go; Linux drivers/net/vxlan/vxlan_core.c';
+
+export interface Tuple { src: string; sport: number; dst: string; dport: number }
+
+/**
+ * One conntrack entry: the original tuple and the tuple a reply will carry, after the NAT
+ * bindings made for the connection's first packet (DNAT in PREROUTING, SNAT in POSTROUTING).
+ */
+export interface CtEntry {
+  orig: Tuple;
+  reply: Tuple;
+  dnat?: { ip: string; port: number };
+  snat?: { ip: string; port: number };
+}
+
+export interface CtHit { entry: CtEntry; dir: 'orig' | 'reply' }
+
+export const key = (t: Tuple) => `${t.src}:${t.sport}>${t.dst}:${t.dport}`;
+export const tupleOf = (p: Packet): Tuple => ({ src: ip(p).src, sport: tcp(p).srcPort, dst: ip(p).dst, dport: tcp(p).dstPort });
+
+export class Walk {
+  hops: Hop[] = [];
+  direction: Hop['direction'] = 'request';
+  /** The external client of this flow, when it comes from outside the cluster. */
+  externalClient?: string;
+  private conntrack = new Map<string, Map<string, CtHit>>();
+  private rules = new Map<string, Ruleset>();
+
+  constructor(readonly t: Topology, readonly rng: Prng) {}
+
+  add(at: string, node: string | undefined, mechanism: Hop['mechanism'], before: Packet, after: Packet) {
+    this.hops.push({ index: this.hops.length, direction: this.direction, at, node, mechanism, before, after });
+  }
+
+  rulesOf(node: string): Ruleset {
+    let r = this.rules.get(node);
+    if (!r) this.rules.set(node, (r = nodeRuleset(this.t, node)));
+    return r;
+  }
+
+  private table(node: string) {
+    let m = this.conntrack.get(node);
+    if (!m) this.conntrack.set(node, (m = new Map()));
+    return m;
+  }
+
+  ctLookup(node: string, t: Tuple): CtHit | undefined {
+    return this.table(node).get(key(t));
+  }
+
+  ctAdd(node: string, entry: CtEntry) {
+    this.table(node).set(key(entry.orig), { entry, dir: 'orig' });
+    this.table(node).set(key(entry.reply), { entry, dir: 'reply' });
+  }
+
+  /** SNAT changes the tuple replies will carry: re-index the entry under it. */
+  ctSetReply(node: string, entry: CtEntry, reply: Tuple) {
+    this.table(node).delete(key(entry.reply));
+    entry.reply = reply;
+    this.table(node).set(key(reply), { entry, dir: 'reply' });
+  }
+}
+
+export function nodeLocalIPs(n: NodeInfo): Set<string> {
+  return new Set(['127.0.0.1', ...n.interfaces.filter((i) => i.address).map((i) => i.address!.split('/')[0]!)]);
+}
+
+export function nfContext(w: Walk, n: NodeInfo, ctstate: CtState, ctDnat: boolean): NfContext {
+  return {
+    localIPs: nodeLocalIPs(n),
+    ctstate,
+    ctDnat,
+    rng: w.rng,
+    ifaceAddress: (iface: string) => n.interfaces.find((i) => i.name === iface)?.address?.split('/')[0],
+  };
+}
+
+export function nfPacket(p: Packet, mark: number, inIface?: string, outIface?: string): NfPacket {
+  const t = tcp(p);
+  return { src: ip(p).src, dst: ip(p).dst, proto: 'tcp', sport: t.srcPort, dport: t.dstPort, mark, inIface, outIface };
+}
+
+/** The chain path a walk took: "PREROUTING → KUBE-SERVICES → KUBE-SVC-… → KUBE-SEP-…". */
+export function chainPath(hook: Hook, r: HookResult): string {
+  const jumps = r.steps.filter((s) => s.matched && s.effect.includes('jump ')).map((s) => s.effect.slice(s.effect.indexOf('jump ') + 5));
+  return [hook, ...jumps].join(' → ');
+}
