@@ -203,3 +203,11 @@ describe('KubeProxyConfiguration', () => {
     expect(d.map((x) => [x.code, x.severity])).toEqual([['PP004', 'warning']]);
   });
 });
+
+describe('Flow objects', () => {
+  it('accept a client outside the cluster', () => {
+    const s = loadSnapshot(withText('from: k8snet/inspector\n  to: my-nginx:80', 'from: external\n  to: node-2:30080'), 1);
+    expect(s.diagnostics).toEqual([]);
+    expect(s.flows[0]).toMatchObject({ from: 'external', to: 'node-2:30080' });
+  });
+});

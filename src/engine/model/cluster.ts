@@ -290,8 +290,10 @@ function buildFlows(flowsIn: FlowIn[], t: Topology): FlowSpec[] {
   const flows: FlowSpec[] = [];
   for (const f of flowsIn) {
     const spec = f.meta.raw.spec;
-    if (!f.from || !pods.some((p) => p.id === f.from)) {
-      f.r.report('PP010', 'error', f.from ? `Flow ${f.meta.name}: no pod "${f.from}" (write namespace/name).` : `Flow ${f.meta.name} needs spec.from (namespace/pod).`, spec ?? f.meta.raw, f.from ? 'from' : undefined);
+    // "external" (or "external:<IPv4>") is a client outside the cluster, beyond the node network's router.
+    const external = f.from === 'external' || (f.from?.startsWith('external:') && parseIPv4(f.from.slice('external:'.length)) !== undefined);
+    if (!f.from || (!external && !pods.some((p) => p.id === f.from))) {
+      f.r.report('PP010', 'error', f.from ? `Flow ${f.meta.name}: no pod "${f.from}" (write namespace/name, or "external" for a client outside the cluster).` : `Flow ${f.meta.name} needs spec.from (namespace/pod, or "external").`, spec ?? f.meta.raw, f.from ? 'from' : undefined);
       continue;
     }
     if (!f.to || !/^[^:\s]+:\d{1,5}$/.test(f.to)) {
