@@ -14,6 +14,7 @@ import { loadSnapshot, traceFlow } from '../src/engine/index.ts';
 import { layoutTopology } from '../src/layout/layout.ts';
 import { defaultScenario } from '../src/scenarios/default.ts';
 import { browserEdits } from './browser.ts';
+import { benchKubeProxy } from './kubeProxy.ts';
 import { editOf, generateScenario, type EditKind } from './generate.ts';
 import { kb, ms, summary } from './stats.ts';
 
@@ -106,6 +107,8 @@ async function main() {
     console.log(`${name}`);
     for (const [stage, s] of Object.entries(st)) console.log(`  ${stage.padEnd(9)} median ${ms(s.median)}  p95 ${ms(s.p95)}`);
   }
+  console.log('\n## kube-proxy iptables mode at scale (rule generation; the linear KUBE-SERVICES walk; IPVS is not modelled yet)');
+  for (const row of benchKubeProxy([1000, 10000])) console.log(row);
   if (process.argv.includes('--no-build')) return;
   const dist = build();
   try {
