@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { iptablesSave, renderRuleset } from '../src/engine/dataplane/iptablesSave.ts';
 import { defaultRoot, findCases, kubeProxyCaseRuleset } from '../src/cli/conformanceRunner.ts';
 import { defaultScenario } from '../src/scenarios/default.ts';
+import { nodePortScenario } from '../src/scenarios/nodePort.ts';
 
 const tag = `pp${process.pid}`;
 const created: string[] = [];
@@ -234,22 +235,8 @@ async function differential({ label, text, flow }: Differential) {
 
 await differential({ label: 'pod → ClusterIP', text: defaultScenario, flow: snap.flows[0]! });
 // cndjp4 step 4: the same pods behind a NodePort (port 8080 → targetPort 80), from outside.
-const nodePortText = `${defaultScenario}---
-apiVersion: v1
-kind: Service
-metadata:
-  name: my-nginx-nodeport
-  namespace: k8snet
-spec:
-  type: NodePort
-  selector:
-    run: my-nginx
-  ports:
-  - port: 8080
-    targetPort: 80
-`;
-const np = loadSnapshot(nodePortText, 1).topology.services.find((x) => x.name === 'my-nginx-nodeport')!;
-await differential({ label: 'outside → NodePort', text: nodePortText, flow: { name: 'np', from: 'external', to: `node-2:${np.ports[0]!.nodePort}`, protocol: 'TCP' } });
+const np = loadSnapshot(nodePortScenario, 1);
+await differential({ label: 'outside → NodePort', text: nodePortScenario, flow: np.flows[0]! });
 
 if (failures) {
   console.log(`${failures} kernel check(s) failed`);

@@ -1,19 +1,22 @@
 // podpath's headless CLI over the same engine the Worker runs.
 //   npm run cli -- trace <file.yaml>... --from <ns/pod> --to <host:port> [--seed N] [--json]
 //   npm run cli -- iptables-save <file.yaml>... --node <name>
-// A file argument "builtin:default" stands for the built-in default scenario.
+// A file argument "builtin:default" or "builtin:nodeport" stands for a built-in scenario.
 
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { iptablesSave, loadSnapshot, traceFlow } from '../engine/index.ts';
 import type { Diagnostic, Hop, Trace } from '../engine/index.ts';
 import { defaultScenario } from '../scenarios/default.ts';
+import { nodePortScenario } from '../scenarios/nodePort.ts';
+
+const builtins: Record<string, string> = { 'builtin:default': defaultScenario, 'builtin:nodeport': nodePortScenario };
 import { formatHeaders } from './format.ts';
 
 const usage = `usage:
   podpath trace <file.yaml>... [--from <ns/pod>] [--to <host:port>] [--seed N] [--json]
   podpath iptables-save <file.yaml>... --node <name>
-  (a file named builtin:default is the built-in cndjp4 scenario)`;
+  (builtin:default and builtin:nodeport are the built-in cndjp4 scenarios)`;
 
 interface Input { text: string; files: { name: string; firstLine: number }[] }
 
@@ -22,7 +25,7 @@ function readInputs(paths: string[]): Input {
   const files: Input['files'] = [];
   let line = 1;
   for (const p of paths) {
-    const text = p === 'builtin:default' ? defaultScenario : readFileSync(p, 'utf8');
+    const text = builtins[p] ?? readFileSync(p, 'utf8');
     files.push({ name: p, firstLine: line });
     const body = text.endsWith('\n') ? text : text + '\n';
     parts.push(body);

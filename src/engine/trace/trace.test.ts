@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defaultScenario } from '../../scenarios/default.ts';
+import { nodePortScenario } from '../../scenarios/nodePort.ts';
 import { loadSnapshot } from '../snapshot.ts';
 import type { Hop, IPv4Header, Trace, UdpHeader, VxlanHeader } from '../types.ts';
 import { traceFlow } from './trace.ts';
@@ -121,21 +122,7 @@ describe('when things go wrong', () => {
 });
 
 describe('from outside the cluster to a NodePort (cndjp4 step 4)', () => {
-  const text = `${defaultScenario}---
-apiVersion: v1
-kind: Service
-metadata:
-  name: my-nginx-nodeport
-  namespace: k8snet
-spec:
-  type: NodePort
-  selector:
-    run: my-nginx
-  ports:
-  - port: 8080
-    targetPort: 80
-`;
-  const s = loadSnapshot(text, 1);
+  const s = loadSnapshot(nodePortScenario, 1);
   const nodePort = s.topology.services.find((x) => x.name === 'my-nginx-nodeport')!.ports[0]!.nodePort;
   const traces = Array.from({ length: 20 }, (_, seed) => traceFlow(s.topology, { name: 'np', from: 'external', to: `node-2:${nodePort}`, protocol: 'TCP' }, seed));
 
