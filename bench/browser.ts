@@ -1,7 +1,8 @@
 // The same edit → snapshot + layout + trace figure, measured where a person meets it: typing into
 // Monaco in Debian's Chromium, against the production build, with the real engine Worker. The app
-// marks each load it sends and measures "podpath:edit" when that version's trace is applied
-// (src/state/engineSync.ts), so the 150 ms typing debounce is not counted.
+// marks each load it sends and measures "podpath:edit" once that version's diagram and trace are on
+// screen, from an effect after React's commit (src/state/engineSync.ts, src/ui/diagram/Diagram.tsx);
+// the 150 ms typing debounce is not counted.
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium, type Page } from '@playwright/test';

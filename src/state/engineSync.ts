@@ -1,7 +1,8 @@
 // Connects the store to the engine Worker: text → (debounce) → load → snapshot; snapshot, flow or
 // seed → trace. The only place that talks to the worker client.
-import { EngineClient } from '../worker/client.ts';
-import { selectedFlowSpec, usePodpath } from './store.ts';
+import type { FlowSpec, Trace } from '../engine/types.ts';
+import { EngineClient, type ClientResult } from '../worker/client.ts';
+import { pickFlow, selectedFlowSpec, usePodpath } from './store.ts';
 
 const DEBOUNCE_MS = 150;
 
@@ -18,7 +19,7 @@ export function startEngineSync(): { client: EngineClient; stop: () => void } {
 
   async function load() {
     const { text, version } = usePodpath.getState();
-    // User Timing marks: `npm run bench` reads "podpath:edit" (load sent → trace applied).
+    // User Timing marks: `npm run bench` reads "podpath:edit" (load sent → diagram and trace on screen).
     performance.mark(`podpath:load:${version}`);
     const r = await client.load(text, version);
     if (disposed || 'stale' in r) return;
@@ -27,11 +28,39 @@ export function startEngineSync(): { client: EngineClient; stop: () => void } {
       usePodpath.getState().setWorkerError(r.error);
       return;
     }
-    usePodpath.getState().applySnapshot(r.value.snapshot, r.value.layout);
-    if (!r.value.snapshot.failed) {
-      usePodpath.getState().setWorkerError(null);
-      void trace();
+    const { snapshot, layout } = r.value;
+    if (snapshot.failed) {
+      usePodpath.getState().applySnapshot(snapshot, layout);
+      return;
     }
+    // Trace the new topology before showing it, and apply both in one store update: the diagram
+    // then changes once, instead of first drawing the new topology under the old trace (a full
+    // render and a frame that delayed the trace's answer by as much as the render itself took).
+    const s = usePodpath.getState();
+    const flow = pickFlow(snapshot.flows, s.selectedFlow);
+    const traced = flow ? await requestTrace(flow, s.seed, snapshot.version) : null;
+    if (disposed) return;
+    const store = usePodpath.getState();
+    store.applySnapshot(snapshot, layout);
+    store.setWorkerError(null);
+    if (!traced) store.setTrace(null);
+    // A stale trace means a newer load or trace is on its way and will apply its own.
+    else if (!('stale' in traced)) applyTrace(traced);
+  }
+
+  async function requestTrace(flow: FlowSpec, seed: number, version: number): Promise<ClientResult<Trace>> {
+    performance.mark('podpath:trace:start');
+    const r = await client.trace(flow, seed, version);
+    performance.measure('podpath:trace', 'podpath:trace:start');
+    return r;
+  }
+
+  function applyTrace(r: Exclude<ClientResult<Trace>, { stale: true }>) {
+    if (!r.ok) {
+      usePodpath.getState().setTrace(null, r.error);
+      return;
+    }
+    usePodpath.getState().setTrace(r.value);
   }
 
   async function trace() {
@@ -41,18 +70,9 @@ export function startEngineSync(): { client: EngineClient; stop: () => void } {
       s.setTrace(null);
       return;
     }
-    performance.mark('podpath:trace:start');
-    const r = await client.trace(flow, s.seed, s.good?.snapshot.version ?? s.version);
-    performance.measure('podpath:trace', 'podpath:trace:start');
+    const r = await requestTrace(flow, s.seed, s.good?.snapshot.version ?? s.version);
     if (disposed || 'stale' in r) return;
-    if (r.ok) {
-      usePodpath.getState().setTrace(r.value);
-      const loaded = `podpath:load:${usePodpath.getState().good?.snapshot.version}`;
-      if (performance.getEntriesByName(loaded).length) {
-        performance.measure('podpath:edit', loaded);
-        performance.clearMarks(loaded);
-      }
-    } else usePodpath.getState().setTrace(null, r.error);
+    applyTrace(r);
   }
 
   const unsubscribe = usePodpath.subscribe((s, prev) => {
@@ -72,4 +92,16 @@ export function startEngineSync(): { client: EngineClient; stop: () => void } {
     client.dispose();
   };
   return { client, stop };
+}
+
+/**
+ * Ends the "podpath:edit" User Timing measure (load sent for `version` → its diagram and trace on
+ * screen). The diagram calls it from an effect, which React runs after the render is committed and
+ * painted; `npm run bench` reads the measure.
+ */
+export function endEditMeasure(version: number) {
+  const loaded = `podpath:load:${version}`;
+  if (!performance.getEntriesByName(loaded).length) return;
+  performance.measure('podpath:edit', loaded);
+  performance.clearMarks(loaded);
 }

@@ -91,8 +91,7 @@ export const usePodpath = create<PodpathStore>()((set, get) => ({
   applySnapshot: (snapshot, layout) =>
     set((s) => {
       if (snapshot.failed || !layout) return { diagnostics: snapshot.diagnostics, status: 'broken' };
-      const names = snapshot.flows.map((f) => f.name);
-      const selectedFlow = s.selectedFlow && names.includes(s.selectedFlow) ? s.selectedFlow : (names[0] ?? null);
+      const selectedFlow = pickFlow(snapshot.flows, s.selectedFlow)?.name ?? null;
       return { good: { snapshot, layout }, diagnostics: snapshot.diagnostics, status: 'ok', flows: snapshot.flows, selectedFlow };
     }),
   setTrace: (trace, error = null) =>
@@ -119,6 +118,11 @@ export const usePodpath = create<PodpathStore>()((set, get) => ({
   setWorkerError: (workerError) => set({ workerError }),
   revealLine: (line, col = 1) => set((s) => ({ reveal: { line, col, nonce: (s.reveal?.nonce ?? 0) + 1 } })),
 }));
+
+/** The flow to trace in `flows`: the selected one if it is still there, else the first. */
+export function pickFlow(flows: FlowSpec[], selected: string | null): FlowSpec | null {
+  return flows.find((f) => f.name === selected) ?? flows[0] ?? null;
+}
 
 /** The flow currently selected, as a FlowSpec. */
 export function selectedFlowSpec(s: PodpathState): FlowSpec | null {

@@ -1,4 +1,7 @@
 // The custom React Flow node renderers. Each only draws its data; highlighting comes from `mark`.
+// Memoised: toFlow's output keeps unchanged `data` objects (stableFlow.ts), so a node whose data
+// did not change is not redrawn when React Flow re-renders its wrapper.
+import { memo } from 'react';
 import { Handle, Position } from '@xyflow/react';
 import type { NodeProps, NodeTypes } from '@xyflow/react';
 import { useTranslation } from 'react-i18next';
@@ -103,11 +106,11 @@ function Packet({ data }: NodeProps<Node<PacketData, 'packet'>>) {
 }
 
 export const nodeTypes: NodeTypes = {
-  k8snode: K8sNode,
-  iface: Iface,
-  netfilter: Netfilter,
-  pod: Pod,
-  service: Service,
-  network: Network,
-  packet: Packet,
+  k8snode: memo(K8sNode),
+  iface: memo(Iface),
+  netfilter: memo(Netfilter),
+  pod: memo(Pod),
+  service: memo(Service),
+  network: memo(Network),
+  packet: memo(Packet),
 };

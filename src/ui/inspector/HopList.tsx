@@ -1,17 +1,52 @@
 // The trace's hops as a listbox: click or arrow keys select the hop the diagram shows.
 import type { KeyboardEvent } from 'react';
-import { useEffect, useRef } from 'react';
+import { memo, useEffect, useMemo, useRef } from 'react';
 import { useTranslation } from 'react-i18next';
+import type { Hop } from '../../engine/types.ts';
 import { usePodpath } from '../../state/store.ts';
 import { placeLabel } from '../diagram/toFlow.ts';
+
+interface HopRowProps {
+  index: number;
+  title: string;
+  direction: Hop['direction'];
+  place: string;
+  active: boolean;
+}
+
+/** One hop. Plain-value props, so a row is redrawn only when what it shows changes (every new
+ *  trace arrives as fresh objects, and moving the active hop touches two rows). */
+const HopRow = memo(function HopRow({ index, title, direction, place, active }: HopRowProps) {
+  const { t } = useTranslation();
+  return (
+    <li
+      id={`hop-${index}`}
+      data-hop={index}
+      role="option"
+      aria-selected={active}
+      className={`pp-hop pp-hop-${direction}${active ? ' is-active' : ''}`}
+      onClick={() => {
+        usePodpath.getState().setPlaying(false);
+        usePodpath.getState().setActiveHop(index);
+      }}
+    >
+      <span className="pp-hop-title">
+        {index + 1}. {title}
+      </span>
+      <span className="pp-hop-at">
+        <span className={`pp-dir pp-dir-${direction}`}>{t(direction)}</span> {t('hopAt', { at: place })}
+      </span>
+    </li>
+  );
+});
 
 export function HopList() {
   const { t } = useTranslation();
   const trace = usePodpath((s) => s.trace);
   const topology = usePodpath((s) => s.good?.snapshot.topology);
   const activeHop = usePodpath((s) => s.activeHop);
-  const setActiveHop = usePodpath((s) => s.setActiveHop);
   const list = useRef<HTMLOListElement>(null);
+  const places = useMemo(() => (trace && topology ? trace.hops.map((h) => placeLabel(topology, h.at)) : []), [trace, topology]);
 
   useEffect(() => {
     list.current?.querySelector(`[data-hop="${activeHop}"]`)?.scrollIntoView({ block: 'nearest' });
@@ -51,25 +86,7 @@ export function HopList() {
       onKeyDown={onKeyDown}
     >
       {trace.hops.map((h, i) => (
-        <li
-          key={i}
-          id={`hop-${i}`}
-          data-hop={i}
-          role="option"
-          aria-selected={i === activeHop}
-          className={`pp-hop pp-hop-${h.direction}${i === activeHop ? ' is-active' : ''}`}
-          onClick={() => {
-            usePodpath.getState().setPlaying(false);
-            setActiveHop(i);
-          }}
-        >
-          <span className="pp-hop-title">
-            {i + 1}. {h.mechanism.title}
-          </span>
-          <span className="pp-hop-at">
-            <span className={`pp-dir pp-dir-${h.direction}`}>{t(h.direction)}</span> {t('hopAt', { at: placeLabel(topology, h.at) })}
-          </span>
-        </li>
+        <HopRow key={i} index={i} title={h.mechanism.title} direction={h.direction} place={places[i] ?? h.at} active={i === activeHop} />
       ))}
     </ol>
   );

@@ -1,14 +1,22 @@
-// A node's iptables-save text, as the engine generates it.
+// A node's iptables-save text, as the engine generates it. Asked of the engine only while the
+// panel is open: at 50 Services the text is tens of kilobytes per node, and fetching it after
+// every edit for a closed panel only kept the worker and the main thread busy.
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { usePodpath } from '../../state/store.ts';
 import type { EngineClient } from '../../worker/client.ts';
 
-export function IptablesPanel({ client }: { client: EngineClient }) {
+interface TextProps {
+  client: EngineClient;
+  /** The node picked in the select ('' = the first node); kept by the panel across close/open. */
+  node: string;
+  setNode: (node: string) => void;
+}
+
+function IptablesText({ client, node, setNode }: TextProps) {
   const { t } = useTranslation();
   const nodes = usePodpath((s) => s.good?.snapshot.topology.nodes);
   const goodVersion = usePodpath((s) => s.good?.snapshot.version);
-  const [node, setNode] = useState('');
   const [text, setText] = useState('');
   const current = node || nodes?.[0]?.name || '';
 
@@ -24,8 +32,7 @@ export function IptablesPanel({ client }: { client: EngineClient }) {
   }, [client, current, goodVersion]);
 
   return (
-    <details className="pp-iptables">
-      <summary>{t('iptables')}</summary>
+    <>
       <label>
         {t('node')}{' '}
         <select value={current} onChange={(e) => setNode(e.target.value)}>
@@ -37,6 +44,18 @@ export function IptablesPanel({ client }: { client: EngineClient }) {
         </select>
       </label>
       <pre aria-label={`${t('iptables')} ${current}`}>{text}</pre>
+    </>
+  );
+}
+
+export function IptablesPanel({ client }: { client: EngineClient }) {
+  const { t } = useTranslation();
+  const [open, setOpen] = useState(false);
+  const [node, setNode] = useState('');
+  return (
+    <details className="pp-iptables" onToggle={(e) => setOpen(e.currentTarget.open)}>
+      <summary>{t('iptables')}</summary>
+      {open ? <IptablesText client={client} node={node} setNode={setNode} /> : null}
     </details>
   );
 }
