@@ -1,7 +1,8 @@
 // Every single-family (IPv4) kube-proxy iptables case of ../shared/conformance passes: dumps after
 // kube-proxy's normalisation, and flows through kube-proxy's own tracer semantics. Cases with
 // per-family inputs need IPv6, which the engine does not model yet (issue 4).
-import { existsSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultRoot, findCases, runCase } from './conformanceRunner.ts';
@@ -14,5 +15,24 @@ describe('kube-proxy iptables conformance (IPv4 cases)', () => {
     const r = runCase(dir);
     expect(r.detail, r.detail).not.toMatch(/^(dump differs|flow|error)/);
     expect(r.ok).toBe(true);
+  });
+});
+
+describe('kube-proxy IPVS conformance (simulated mode)', () => {
+  const ipvsCases = findCases(join(defaultRoot, 'kube-proxy-ipvs'));
+  it.each(ipvsCases.map((c) => [c.slice(defaultRoot.length + 1), c]))('%s', (_name, dir) => {
+    const r = runCase(dir);
+    expect(r.ok, r.detail).toBe(true);
+  });
+
+  it('fails a case whose expectation differs (the runner can fail)', () => {
+    const src = ipvsCases.find((c) => c.endsWith('node-port-udp'))!;
+    const tmp = mkdtempSync(join(tmpdir(), 'podpath-conf-'));
+    for (const f of readdirSync(src)) copyFileSync(join(src, f), join(tmp, f));
+    writeFileSync(join(tmp, 'expected.yaml'), readFileSync(join(tmp, 'expected.yaml'), 'utf8').replace('scheduler: rr', 'scheduler: wrr'));
+    const r = runCase(tmp);
+    rmSync(tmp, { recursive: true, force: true });
+    expect(r.ok).toBe(false);
+    expect(r.detail).toMatch(/scheduler/);
   });
 });

@@ -1,6 +1,7 @@
 // The conformance runner: finds reference cases by their layout and checks the engine against them.
 //   kube-proxy    params.yaml (proxier.mode iptables) + input.yaml + expected.iptables and/or flows.yaml
 //   trace-packet  rules.iptables + flows.yaml
+//   kube-proxy-ipvs  params.yaml (proxier.mode ipvs) + input.yaml + expected.yaml
 // Other layouts (nftables, IPVS, Gateway API, Istio, cndjp4) are reported as not supported yet.
 
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { loadSnapshot } from '../engine/index.ts';
 import { normalizeKubeProxyDump, parseIptablesSave, renderRuleset, servicePortsOf } from '../engine/dataplane/iptablesSave.ts';
 import { kubeProxyRules, type KubeProxyParams } from '../engine/dataplane/kubeProxyIptables.ts';
 import { traceOutcomes, type TracerFlow } from '../engine/dataplane/ruleTracer.ts';
+import { kubeProxyIpvs, type IpvsParams, type VirtualServer } from '../engine/dataplane/kubeProxyIpvs.ts';
 import type { Ruleset } from '../engine/dataplane/kubeProxyIptables.ts';
 
 type Doc = Record<string, unknown>;
@@ -149,9 +151,65 @@ export function kubeProxyCaseRuleset(dir: string): Ruleset | undefined {
   return kubeProxyRuleset(readFileSync(join(dir, 'input.yaml'), 'utf8'), paramsOf(params));
 }
 
+/** IPVS mode: virtual servers, listed ipsets and listed chains (jump target + match-set only). */
+function runIpvs(dir: string, params: Doc): Outcome {
+  const px = params.proxier as Doc;
+  const detector = px.localDetector as { mode?: string; clusterCIDR?: string } | string | undefined;
+  const p: IpvsParams = {
+    nodeName: String(px.nodeName),
+    nodeIPs: ((px.nodeIPs as string[] | undefined) ?? []).map(String),
+    nodePortAddresses: (px.nodePortAddresses as string[] | null | undefined) ?? null,
+    clusterCIDR: typeof detector === 'object' && detector?.mode === 'ClusterCIDR' ? detector.clusterCIDR ?? null : null,
+    masqueradeAll: px.masqueradeAll === true,
+    masqueradeBit: 14,
+    scheduler: String(px.scheduler ?? 'rr'),
+    randomFully: false,
+  };
+  const snap = loadSnapshot(readFileSync(join(dir, 'input.yaml'), 'utf8'), 1, { apiDefaults: false });
+  const state = kubeProxyIpvs(servicePortsOf(snap.topology), p);
+  const exp = load(join(dir, 'expected.yaml'));
+  const cmp = (exp.comparison ?? {}) as Record<string, string>;
+  const problems: string[] = [];
+  const ipvs = (exp.ipvs ?? {}) as { virtualServers?: Doc[]; virtualServerCount?: number };
+  const vsKey = (v: { address: unknown; port: unknown; protocol: unknown }) => `${v.protocol} ${v.address}:${v.port}`;
+  const rsText = (rs: { address: unknown; port: unknown; weight?: unknown }[], withWeight: boolean) => rs.map((r) => `${r.address}:${r.port}${withWeight ? `w${r.weight ?? 1}` : ''}`).join(',');
+  const ours = new Map(state.virtualServers.map((v) => [vsKey(v), v] as [string, VirtualServer]));
+  const expected = ipvs.virtualServers ?? [];
+  if (cmp.ipvs === 'exact' && expected.length !== state.virtualServers.length) problems.push(`${state.virtualServers.length} virtual servers, want ${expected.length} (${[...ours.keys()].join('; ')})`);
+  if (ipvs.virtualServerCount !== undefined && ipvs.virtualServerCount !== state.virtualServers.length) problems.push(`${state.virtualServers.length} virtual servers, want ${ipvs.virtualServerCount}`);
+  for (const e of expected) {
+    const v = ours.get(vsKey(e as never));
+    if (!v) {
+      problems.push(`no virtual server ${vsKey(e as never)}`);
+      continue;
+    }
+    const exact = cmp.ipvs === 'exact';
+    if (exact && (v.scheduler !== e.scheduler || v.flags !== (e.flags ?? 0) || v.timeout !== (e.timeout ?? 0))) problems.push(`${vsKey(v)}: scheduler/flags/timeout ${v.scheduler}/${v.flags}/${v.timeout}`);
+    const want = rsText((e.realServers as Doc[]) as never, exact);
+    const got = rsText(v.realServers, exact);
+    if (want !== got) problems.push(`${vsKey(v)}: real servers ${got}, want ${want}`);
+  }
+  for (const [name, set] of Object.entries((exp.ipsets ?? {}) as Record<string, { type: string; entries: string[] }>)) {
+    const ourSet = state.ipsets[name];
+    if (!ourSet) problems.push(`no ipset ${name}`);
+    else if (ourSet.type !== set.type || [...ourSet.entries].sort().join(' ') !== [...set.entries].sort().join(' ')) problems.push(`ipset ${name}: ${ourSet.type} [${ourSet.entries.join(' ')}], want ${set.type} [${set.entries.join(' ')}]`);
+  }
+  for (const [chainName, rules] of Object.entries((exp.iptables ?? {}) as Record<string, { jump: string; matchSet: string | null }[]>)) {
+    const texts = (['nat', 'filter'] as const).flatMap((t) => state.ruleset.tables[t].find((c) => c.name === chainName)?.rules ?? []);
+    const got = texts.map((r) => `${/-j (\S+)/.exec(r)?.[1]}/${/--match-set (\S+)/.exec(r)?.[1] ?? 'null'}`);
+    const want = rules.map((r) => `${r.jump}/${r.matchSet ?? 'null'}`);
+    if (got.join(' ') !== want.join(' ')) problems.push(`${chainName}: [${got.join(' ')}], want [${want.join(' ')}]`);
+  }
+  return problems.length ? { ok: false, detail: problems.join('; ') } : { ok: true, detail: 'IPVS state (simulated: IPVS is not in this kernel)' };
+}
+
 export function runCase(dir: string): Outcome {
   const has = (f: string) => existsSync(join(dir, f));
   try {
+    if (has('params.yaml') && has('input.yaml') && has('expected.yaml')) {
+      const params = load(join(dir, 'params.yaml'));
+      if ((params.proxier as Doc | undefined)?.mode === 'ipvs') return runIpvs(dir, params);
+    }
     if (has('rules.iptables') && has('flows.yaml')) return runTracePacket(dir);
     if (has('params.yaml') && (has('input.yaml') || has('input-ipv4.yaml'))) {
       const params = load(join(dir, 'params.yaml'));

@@ -1,11 +1,11 @@
 // podpath's headless CLI over the same engine the Worker runs.
 //   npm run cli -- trace <file.yaml>... --from <ns/pod> --to <host:port> [--seed N] [--json]
-//   npm run cli -- iptables-save <file.yaml>... --node <name>
+//   npm run cli -- iptables-save <file.yaml>... --node <name> [--mode iptables|ipvs]
 // A file argument "builtin:default" or "builtin:nodeport" stands for a built-in scenario.
 
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { iptablesSave, loadSnapshot, traceFlow } from '../engine/index.ts';
+import { iptablesSave, ipvsSave, loadSnapshot, traceFlow } from '../engine/index.ts';
 import type { Diagnostic, Hop, Trace } from '../engine/index.ts';
 import { defaultScenario } from '../scenarios/default.ts';
 import { nodePortScenario } from '../scenarios/nodePort.ts';
@@ -15,7 +15,7 @@ import { formatHeaders } from './format.ts';
 
 const usage = `usage:
   podpath trace <file.yaml>... [--from <ns/pod>] [--to <host:port>] [--seed N] [--json]
-  podpath iptables-save <file.yaml>... --node <name>
+  podpath iptables-save <file.yaml>... --node <name> [--mode iptables|ipvs]
   (builtin:default and builtin:nodeport are the built-in cndjp4 scenarios)`;
 
 interface Input { text: string; files: { name: string; firstLine: number }[] }
@@ -57,7 +57,7 @@ export function main(argv: string[]): number {
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
-    options: { from: { type: 'string' }, to: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' }, node: { type: 'string' } },
+    options: { from: { type: 'string' }, to: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' }, node: { type: 'string' }, mode: { type: 'string' } },
   });
   if (!cmd || positionals.length === 0 || (cmd !== 'trace' && cmd !== 'iptables-save')) {
     console.error(usage);
@@ -74,7 +74,12 @@ export function main(argv: string[]): number {
       console.error(`--node must name one of: ${snap.topology.nodes.map((n) => n.name).join(', ')}`);
       return 2;
     }
-    process.stdout.write(iptablesSave(snap.topology, node));
+    const mode = values.mode ?? 'iptables';
+    if (mode !== 'iptables' && mode !== 'ipvs') {
+      console.error('--mode must be iptables or ipvs (nftables is not modelled yet)');
+      return 2;
+    }
+    process.stdout.write(mode === 'ipvs' ? ipvsSave(snap.topology, node) : iptablesSave(snap.topology, node));
     return 0;
   }
 

@@ -2,6 +2,7 @@
 // kube-proxy's own tests apply before comparing dumps (proxier_test.go sortIPTablesRules).
 
 import type { Topology } from '../types.ts';
+import { kubeProxyIpvs, renderIpsets, renderIpvsadm } from './kubeProxyIpvs.ts';
 import { builtinChains, kubeProxyRules, type Chain, type KubeProxyParams, type KubeProxyServicePort, type Ruleset, type TableName } from './kubeProxyIptables.ts';
 
 const TABLE_ORDER: TableName[] = ['filter', 'nat'];
@@ -128,4 +129,32 @@ export function nodeRuleset(t: Topology, nodeName: string): Ruleset {
 export function iptablesSave(t: Topology, nodeName: string): string {
   if (!t.nodes.some((n) => n.name === nodeName)) throw new Error(`no node ${nodeName}`);
   return `# kube-proxy (iptables mode) rules on ${nodeName}, as kube-proxy writes them (iptables-restore input)\n` + renderRuleset(nodeRuleset(t, nodeName), { builtins: true });
+}
+
+/** IPVS mode on one node (simulated): `ipvsadm -Ln`, the ipsets, and the iptables rules of that mode. */
+export function ipvsSave(t: Topology, nodeName: string): string {
+  const node = t.nodes.find((n) => n.name === nodeName);
+  if (!node) throw new Error(`no node ${nodeName}`);
+  const kp = kubeProxyParamsFor(t, nodeName);
+  const state = kubeProxyIpvs(servicePortsOf(t), {
+    nodeName,
+    nodeIP: node.ip,
+    nodeIPs: kp.nodeAddresses,
+    nodePortAddresses: kp.nodePortAddresses,
+    clusterCIDR: kp.clusterCIDR,
+    masqueradeAll: kp.masqueradeAll,
+    masqueradeBit: kp.masqueradeBit,
+    scheduler: 'rr',
+    randomFully: kp.randomFully,
+  });
+  return [
+    `# kube-proxy IPVS mode on ${nodeName} (simulated: IPVS is not built into this machine's kernel)`,
+    `# kube-ipvs0 (dummy device) holds: ${state.dummyAddresses.join(', ') || '(nothing)'}`,
+    '# ipvsadm -Ln',
+    renderIpvsadm(state).trimEnd(),
+    '# ipset save (the sets kube-proxy fills)',
+    renderIpsets(state).trimEnd(),
+    '# iptables rules of IPVS mode (iptables-restore input)',
+    renderRuleset(state.ruleset, { builtins: true }).trimEnd(),
+  ].join('\n') + '\n';
 }
