@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests need, when missing: Chromium for Playwright, and the real
-# netfilter tools (iptables, nfacct, conntrack, iproute2) the kernel checks use.
+# netfilter tools (iptables, nftables, nfacct, conntrack, iproute2) the kernel checks use.
 set -euo pipefail
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v iptables-nft-restore >/dev/null || need+=(iptables)
 command -v nfacct >/dev/null || need+=(nfacct)
+command -v nft >/dev/null || need+=(nftables)
 command -v conntrack >/dev/null || need+=(conntrack)
 command -v ip >/dev/null || need+=(iproute2)
 if [ ${#need[@]} -gt 0 ]; then

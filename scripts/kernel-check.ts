@@ -1,7 +1,8 @@
 // The Linux kernel as the judge (run as root; `npm run test:kernel`, part of `npm test`).
 // 1. Load: every ruleset the engine writes for the built-in scenario is loaded for real with
 //    iptables-nft-restore into a private network namespace and read back, rule count for rule count.
-//    So is every ruleset written for the IPv4 kube-proxy conformance cases.
+//    So is every ruleset written for the IPv4 kube-proxy conformance cases, and every nftables-mode
+//    ruleset (nft -f) written for the kube-proxy-nftables cases.
 // 2. Differential: the ingress node is rebuilt in namespaces (cni0 with the node's pods behind
 //    veths, flannel.1 as a VXLAN device with flanneld's routes, neighbours and FDB, eth0 on a
 //    wire to a namespace standing for the router), the engine's rules are loaded, the client opens
@@ -16,8 +17,9 @@ import { execFileSync, spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadSnapshot, traceFlow, type FlowSpec } from '../src/engine/index.ts';
 import { join } from 'node:path';
-import { iptablesSave, renderRuleset } from '../src/engine/dataplane/iptablesSave.ts';
-import { defaultRoot, findCases, kubeProxyCaseRuleset } from '../src/cli/conformanceRunner.ts';
+import { iptablesSave, nftablesSave, renderRuleset } from '../src/engine/dataplane/iptablesSave.ts';
+import { defaultRoot, findCases, kubeProxyCaseRuleset, nftCaseRules } from '../src/cli/conformanceRunner.ts';
+import { nftLoadOrder } from '../src/engine/dataplane/kubeProxyNftables.ts';
 import { defaultScenario } from '../src/scenarios/default.ts';
 import { nodePortScenario } from '../src/scenarios/nodePort.ts';
 
@@ -66,6 +68,20 @@ for (const node of t.nodes) {
   cleanup();
 }
 
+// 1a. The same nodes in nftables mode: nft -f accepts each node's `table ip kube-proxy`.
+for (const node of t.nodes) {
+  const ns = `${tag}-load`;
+  newNs(ns);
+  const text = nftablesSave(t, node.name);
+  try {
+    inNsInput(ns, text, 'nft', '-f', '-');
+    console.log(`ok   load ${node.name} (nftables mode): nft accepted the ruleset`);
+  } catch (e) {
+    fail(`${node.name} (nftables mode): nft -f refused the ruleset: ${(e as { stderr?: string }).stderr ?? e}`);
+  }
+  cleanup();
+}
+
 // 1b. So does every ruleset the engine writes for the kube-proxy conformance cases.
 for (const dir of findCases(join(defaultRoot, 'kube-proxy'))) {
   const rs = kubeProxyCaseRuleset(dir);
@@ -83,6 +99,25 @@ for (const dir of findCases(join(defaultRoot, 'kube-proxy'))) {
     else console.log(`ok   load conformance/${name}: the kernel accepted all ${wrote} rules`);
   } catch (e) {
     fail(`${name}: iptables-nft-restore refused the ruleset: ${(e as { stderr?: string }).stderr ?? e}`);
+  }
+  cleanup();
+}
+
+// 1c. And every nftables ruleset written for the kube-proxy-nftables cases (nft -f, in a loadable order).
+for (const dir of findCases(join(defaultRoot, 'kube-proxy-nftables'))) {
+  const lines = nftCaseRules(dir);
+  if (!lines) continue;
+  const name = dir.slice(defaultRoot.length + 1);
+  const ns = `${tag}-load`;
+  newNs(ns);
+  try {
+    inNsInput(ns, nftLoadOrder(lines), 'nft', '-f', '-');
+    const held = inNs(ns, 'nft', 'list', 'table', 'ip', 'kube-proxy').split('\n').filter((l) => /^\s+chain /.test(l)).length;
+    const wrote = lines.filter((l) => l.startsWith('add chain ')).length;
+    if (held !== wrote) fail(`${name}: wrote ${wrote} chains, the kernel holds ${held}`);
+    else console.log(`ok   load conformance/${name}: nft accepted the ruleset (${wrote} chains)`);
+  } catch (e) {
+    fail(`${name}: nft -f refused the ruleset: ${(e as { stderr?: string }).stderr ?? e}`);
   }
   cleanup();
 }

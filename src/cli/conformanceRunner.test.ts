@@ -36,3 +36,12 @@ describe('kube-proxy IPVS conformance (simulated mode)', () => {
     expect(r.detail).toMatch(/scheduler/);
   });
 });
+
+describe('kube-proxy nftables conformance (full rulesets)', () => {
+  const nftDumps = findCases(join(defaultRoot, 'kube-proxy-nftables')).filter((dir) => existsSync(join(dir, 'expected.nft')));
+  it('finds the cases', () => expect(nftDumps.length).toBeGreaterThanOrEqual(3));
+  it.each(nftDumps.map((c) => [c.slice(defaultRoot.length + 1), c]))('%s', (_name, dir) => {
+    const r = runCase(dir);
+    expect(r.ok, r.detail).toBe(true);
+  });
+});

@@ -2,6 +2,7 @@
 //   kube-proxy    params.yaml (proxier.mode iptables) + input.yaml + expected.iptables and/or flows.yaml
 //   trace-packet  rules.iptables + flows.yaml
 //   kube-proxy-ipvs  params.yaml (proxier.mode ipvs) + input.yaml + expected.yaml
+//   kube-proxy-nftables  params.yaml (proxier.mode nftables) + input.yaml + expected.nft (flows: not yet)
 // Other layouts (nftables, IPVS, Gateway API, Istio, cndjp4) are reported as not supported yet.
 
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { normalizeKubeProxyDump, parseIptablesSave, renderRuleset, servicePortsO
 import { kubeProxyRules, type KubeProxyParams } from '../engine/dataplane/kubeProxyIptables.ts';
 import { traceOutcomes, type TracerFlow } from '../engine/dataplane/ruleTracer.ts';
 import { kubeProxyIpvs, type IpvsParams, type VirtualServer } from '../engine/dataplane/kubeProxyIpvs.ts';
+import { kubeProxyNftables, normalizeNft, type NftParams } from '../engine/dataplane/kubeProxyNftables.ts';
 import type { Ruleset } from '../engine/dataplane/kubeProxyIptables.ts';
 
 type Doc = Record<string, unknown>;
@@ -203,9 +205,43 @@ function runIpvs(dir: string, params: Doc): Outcome {
   return problems.length ? { ok: false, detail: problems.join('; ') } : { ok: true, detail: 'IPVS state (simulated: IPVS is not in this kernel)' };
 }
 
+export function nftParamsOf(params: Doc): NftParams {
+  const px = params.proxier as Doc;
+  const detector = px.localDetector as { mode?: string; clusterCIDR?: string } | undefined;
+  return {
+    nodeName: String(px.nodeName),
+    clusterCIDR: detector?.mode === 'ClusterCIDR' ? detector.clusterCIDR ?? null : null,
+    serviceCIDR: String(px.serviceCIDRs ?? '172.30.0.0/16'),
+    masqueradeAll: px.masqueradeAll === true,
+    masqueradeBit: Math.log2(parseInt(String(px.masqueradeMark ?? '0x4000'), 16)),
+    nodePortIPs: ((px.nodePortAddresses as string[] | undefined) ?? []).filter((c) => c.endsWith('/32')).map((c) => c.slice(0, -3)),
+  };
+}
+
+/** The nftables statements the engine writes for a kube-proxy-nftables case. */
+export function nftCaseRules(dir: string): string[] | undefined {
+  if (!existsSync(join(dir, 'params.yaml')) || !existsSync(join(dir, 'input.yaml'))) return undefined;
+  const params = load(join(dir, 'params.yaml'));
+  if ((params.proxier as Doc | undefined)?.mode !== 'nftables') return undefined;
+  const snap = loadSnapshot(readFileSync(join(dir, 'input.yaml'), 'utf8'), 1, { apiDefaults: false });
+  return kubeProxyNftables(servicePortsOf(snap.topology), nftParamsOf(params));
+}
+
+function runNftables(dir: string): Outcome {
+  if (!existsSync(join(dir, 'expected.nft'))) return { ok: false, detail: 'nftables flows (flows.yaml) need an nftables packet tracer: not supported yet' };
+  const ours = normalizeNft(nftCaseRules(dir)!);
+  const expected = normalizeNft(readFileSync(join(dir, 'expected.nft'), 'utf8').split('\n'));
+  if (ours.join('\n') === expected.join('\n')) return { ok: true, detail: `${expected.length} statements` };
+  return { ok: false, detail: `ruleset differs: ${diffLines(ours.join('\n'), expected.join('\n'))}` };
+}
+
 export function runCase(dir: string): Outcome {
   const has = (f: string) => existsSync(join(dir, f));
   try {
+    if (has('params.yaml') && has('input.yaml')) {
+      const params = load(join(dir, 'params.yaml'));
+      if ((params.proxier as Doc | undefined)?.mode === 'nftables') return runNftables(dir);
+    }
     if (has('params.yaml') && has('input.yaml') && has('expected.yaml')) {
       const params = load(join(dir, 'params.yaml'));
       if ((params.proxier as Doc | undefined)?.mode === 'ipvs') return runIpvs(dir, params);

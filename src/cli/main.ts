@@ -1,11 +1,11 @@
 // podpath's headless CLI over the same engine the Worker runs.
 //   npm run cli -- trace <file.yaml>... --from <ns/pod> --to <host:port> [--seed N] [--json]
-//   npm run cli -- iptables-save <file.yaml>... --node <name> [--mode iptables|ipvs]
+//   npm run cli -- iptables-save <file.yaml>... --node <name> [--mode iptables|ipvs|nftables]
 // A file argument "builtin:default" or "builtin:nodeport" stands for a built-in scenario.
 
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { iptablesSave, ipvsSave, loadSnapshot, traceFlow } from '../engine/index.ts';
+import { iptablesSave, ipvsSave, loadSnapshot, nftablesSave, traceFlow } from '../engine/index.ts';
 import type { Diagnostic, Hop, Trace } from '../engine/index.ts';
 import { defaultScenario } from '../scenarios/default.ts';
 import { nodePortScenario } from '../scenarios/nodePort.ts';
@@ -15,7 +15,7 @@ import { formatHeaders } from './format.ts';
 
 const usage = `usage:
   podpath trace <file.yaml>... [--from <ns/pod>] [--to <host:port>] [--seed N] [--json]
-  podpath iptables-save <file.yaml>... --node <name> [--mode iptables|ipvs]
+  podpath iptables-save <file.yaml>... --node <name> [--mode iptables|ipvs|nftables]
   (builtin:default and builtin:nodeport are the built-in cndjp4 scenarios)`;
 
 interface Input { text: string; files: { name: string; firstLine: number }[] }
@@ -75,11 +75,13 @@ export function main(argv: string[]): number {
       return 2;
     }
     const mode = values.mode ?? 'iptables';
-    if (mode !== 'iptables' && mode !== 'ipvs') {
-      console.error('--mode must be iptables or ipvs (nftables is not modelled yet)');
+    const views: Record<string, typeof iptablesSave> = { iptables: iptablesSave, ipvs: ipvsSave, nftables: nftablesSave };
+    const view = views[mode];
+    if (!view) {
+      console.error('--mode must be iptables, ipvs or nftables');
       return 2;
     }
-    process.stdout.write(mode === 'ipvs' ? ipvsSave(snap.topology, node) : iptablesSave(snap.topology, node));
+    process.stdout.write(view(snap.topology, node));
     return 0;
   }
 

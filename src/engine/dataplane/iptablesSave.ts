@@ -3,6 +3,7 @@
 
 import type { Topology } from '../types.ts';
 import { kubeProxyIpvs, renderIpsets, renderIpvsadm } from './kubeProxyIpvs.ts';
+import { kubeProxyNftables, nftLoadOrder } from './kubeProxyNftables.ts';
 import { builtinChains, kubeProxyRules, type Chain, type KubeProxyParams, type KubeProxyServicePort, type Ruleset, type TableName } from './kubeProxyIptables.ts';
 
 const TABLE_ORDER: TableName[] = ['filter', 'nat'];
@@ -157,4 +158,21 @@ export function ipvsSave(t: Topology, nodeName: string): string {
     '# iptables rules of IPVS mode (iptables-restore input)',
     renderRuleset(state.ruleset, { builtins: true }).trimEnd(),
   ].join('\n') + '\n';
+}
+
+/** nftables mode on one node: the `table ip kube-proxy` ruleset, in an order `nft -f` loads. */
+export function nftablesSave(t: Topology, nodeName: string): string {
+  const node = t.nodes.find((n) => n.name === nodeName);
+  if (!node) throw new Error(`no node ${nodeName}`);
+  const kp = kubeProxyParamsFor(t, nodeName);
+  const lines = kubeProxyNftables(servicePortsOf(t), {
+    nodeName,
+    clusterCIDR: kp.clusterCIDR,
+    serviceCIDR: t.settings.serviceCIDR,
+    masqueradeAll: kp.masqueradeAll,
+    masqueradeBit: kp.masqueradeBit,
+    // In nftables mode --nodeport-addresses defaults to the node's primary IPs (KEP-3866).
+    nodePortIPs: kp.nodePortAddresses ? kp.nodeAddresses.filter((a) => !a.startsWith('127.') && kp.nodePortAddresses!.some((c) => c.startsWith(a + '/'))) : [node.ip],
+  });
+  return `# kube-proxy (nftables mode) ruleset on ${nodeName}, as nft -f input\n${nftLoadOrder(lines)}`;
 }

@@ -7,7 +7,12 @@ import { base32 } from '@scure/base';
  * Source: kubernetes pkg/proxy/iptables/proxier.go, portProtoHash / servicePortEndpointChainName.
  */
 export function kubeProxyHash16(s: string): string {
-  return base32.encode(sha256(utf8ToBytes(s))).slice(0, 16);
+  return kubeProxyHash(s, 16);
+}
+
+/** The first `n` characters of base32(sha256(s)): 16 in iptables mode, 8 in nftables mode. */
+export function kubeProxyHash(s: string, n: number): string {
+  return base32.encode(sha256(utf8ToBytes(s))).slice(0, n);
 }
 
 /** FNV-1a 32-bit: a small, stable hash for deterministic names, MACs and addresses. */

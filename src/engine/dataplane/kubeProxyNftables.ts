@@ -1,0 +1,196 @@
+// kube-proxy's nftables mode: the `table ip kube-proxy` ruleset as kube-proxy writes it
+// (`add table|chain|rule|set|map|element …` statements). Source: kubernetes pkg/proxy/nftables/
+// proxier.go (setupNFTables, syncProxyRules, writeServiceToEndpointRules) and the expected rulesets
+// of pkg/proxy/nftables/proxier_test.go (../shared/conformance/kube-proxy-nftables).
+// Dispatch uses verdict maps instead of per-Service rules: service-ips (daddr . proto . dport),
+// service-nodeports (proto . port), firewall-ips, no-endpoint-services / -nodeports.
+
+import { kubeProxyHash } from '../util/hash.ts';
+import { formatCidr, parseCidr } from '../util/ipv4.ts';
+import { categorizeEndpoints, externallyAccessible, usesClusterEndpoints, usesLocalEndpoints } from './kubeProxyEndpoints.ts';
+import type { KubeProxyEndpoint, KubeProxyServicePort } from './kubeProxyIptables.ts';
+
+export interface NftParams {
+  nodeName: string;
+  clusterCIDR: string | null;
+  serviceCIDR: string;
+  masqueradeAll: boolean;
+  masqueradeBit: number;
+  /** The node IPs that accept NodePort traffic (nftables mode defaults to the primary node IPs). */
+  nodePortIPs: string[];
+}
+
+const T = 'ip kube-proxy';
+
+/** hash8(s) + "-" + s, s = "<ns>/<svc>/<proto>/<portName>" (proxier.go servicePortChainNameBase). */
+function svcBase(sp: KubeProxyServicePort): string {
+  const s = `${sp.namespace}/${sp.name}/${sp.protocol.toLowerCase()}/${sp.portName}`;
+  return `${kubeProxyHash(s, 8)}-${s}`;
+}
+
+/** …and for an endpoint: s = "<svc s>__<ip>/<port>" (servicePortEndpointChainNameBase). */
+function epBase(sp: KubeProxyServicePort, ep: KubeProxyEndpoint): string {
+  const s = `${sp.namespace}/${sp.name}/${sp.protocol.toLowerCase()}/${sp.portName}__${ep.ip}/${ep.port}`;
+  return `${kubeProxyHash(s, 8)}-${s}`;
+}
+
+/** The whole ruleset for one node, one statement per line. */
+export function kubeProxyNftables(ports: KubeProxyServicePort[], p: NftParams): string[] {
+  const mark = `0x${(1 << p.masqueradeBit).toString(16)}`;
+  const out: string[] = [
+    `add table ${T} { comment "rules for kube-proxy" ; }`,
+    `add set ${T} cluster-ips { type ipv4_addr ; comment "Active ClusterIPs" ; }`,
+    `add set ${T} nodeport-ips { type ipv4_addr ; comment "IPs that accept NodePort traffic" ; }`,
+    `add map ${T} firewall-ips { type ipv4_addr . inet_proto . inet_service : verdict ; comment "destinations that are subject to LoadBalancerSourceRanges" ; }`,
+    `add map ${T} no-endpoint-nodeports { type inet_proto . inet_service : verdict ; comment "vmap to drop or reject packets to service nodeports with no endpoints" ; }`,
+    `add map ${T} no-endpoint-services { type ipv4_addr . inet_proto . inet_service : verdict ; comment "vmap to drop or reject packets to services with no endpoints" ; }`,
+    `add map ${T} service-ips { type ipv4_addr . inet_proto . inet_service : verdict ; comment "ClusterIP, ExternalIP and LoadBalancer IP traffic" ; }`,
+    `add map ${T} service-nodeports { type inet_proto . inet_service : verdict ; comment "NodePort traffic" ; }`,
+    `add chain ${T} cluster-ips-check`,
+    // Filtering before DNAT (priority -110, before nat's -100), the regular filter hooks at 0.
+    `add chain ${T} filter-prerouting-pre-dnat { type filter hook prerouting priority -110 ; }`,
+    `add chain ${T} filter-output-pre-dnat { type filter hook output priority -110 ; }`,
+    `add chain ${T} filter-forward { type filter hook forward priority 0 ; }`,
+    `add chain ${T} filter-input { type filter hook input priority 0 ; }`,
+    `add chain ${T} filter-output { type filter hook output priority 0 ; }`,
+    `add chain ${T} firewall-check`,
+    `add chain ${T} mark-for-masquerade`,
+    `add chain ${T} masquerading`,
+    `add chain ${T} nat-output { type nat hook output priority -100 ; }`,
+    `add chain ${T} nat-postrouting { type nat hook postrouting priority 100 ; }`,
+    `add chain ${T} nat-prerouting { type nat hook prerouting priority -100 ; }`,
+    `add chain ${T} nodeport-endpoints-check`,
+    `add chain ${T} reject-chain { comment "helper for @no-endpoint-services / @no-endpoint-nodeports" ; }`,
+    `add chain ${T} services`,
+    `add chain ${T} service-endpoints-check`,
+    `add rule ${T} cluster-ips-check ip daddr @cluster-ips reject comment "Reject traffic to invalid ports of ClusterIPs"`,
+    `add rule ${T} cluster-ips-check ip daddr { ${p.serviceCIDR} } drop comment "Drop traffic to unallocated ClusterIPs"`,
+    `add rule ${T} filter-prerouting-pre-dnat ct state new jump firewall-check`,
+    `add rule ${T} filter-forward ct state new jump service-endpoints-check`,
+    `add rule ${T} filter-forward ct state new jump cluster-ips-check`,
+    `add rule ${T} filter-input ct state new jump nodeport-endpoints-check`,
+    `add rule ${T} filter-input ct state new jump service-endpoints-check`,
+    `add rule ${T} filter-output ct state new jump service-endpoints-check`,
+    `add rule ${T} filter-output-pre-dnat ct state new jump firewall-check`,
+    `add rule ${T} filter-output ct state new jump cluster-ips-check`,
+    `add rule ${T} firewall-check ip daddr . meta l4proto . th dport vmap @firewall-ips`,
+    `add rule ${T} mark-for-masquerade mark set mark or ${mark}`,
+    `add rule ${T} masquerading mark and ${mark} == 0 return`,
+    `add rule ${T} masquerading mark set mark xor ${mark}`,
+    `add rule ${T} masquerading masquerade fully-random`,
+    `add rule ${T} nat-output jump services`,
+    `add rule ${T} nat-postrouting jump masquerading`,
+    `add rule ${T} nat-prerouting jump services`,
+    `add rule ${T} nodeport-endpoints-check ip daddr @nodeport-ips meta l4proto . th dport vmap @no-endpoint-nodeports`,
+    `add rule ${T} reject-chain reject`,
+    `add rule ${T} services ip daddr . meta l4proto . th dport vmap @service-ips`,
+    `add rule ${T} services ip daddr @nodeport-ips meta l4proto . th dport vmap @service-nodeports`,
+    `add rule ${T} service-endpoints-check ip daddr . meta l4proto . th dport vmap @no-endpoint-services`,
+    ...p.nodePortIPs.map((ip) => `add element ${T} nodeport-ips { ${ip} }`),
+  ];
+  for (const sp of ports) out.push(...servicePortStatements(sp, p));
+  return out;
+}
+
+function servicePortStatements(sp: KubeProxyServicePort, p: NftParams): string[] {
+  const out: string[] = [];
+  const name = `${sp.namespace}/${sp.name}${sp.portName ? ':' + sp.portName : ''}`;
+  const proto = sp.protocol.toLowerCase();
+  const base = svcBase(sp);
+  const { cluster, local, allReachable, hasAny } = categorizeEndpoints(sp, p.nodeName);
+  const clusterChain = `service-${base}`;
+  // Not seen in the reference rulesets: the Local-policy chain's prefix (proxier.go servicePortPolicyLocalChainNamePrefix).
+  const localChain = `local-${base}`;
+  const extChain = `external-${base}`;
+  const fwChain = `firewall-${base}`;
+  const extLocal = externallyAccessible(sp) && sp.externalPolicyLocal;
+  const internalChain = sp.internalPolicyLocal ? localChain : clusterChain;
+  const hasInternal = hasAny && !(sp.internalPolicyLocal && local.length === 0);
+  const hasExternal = hasAny && !(extLocal && local.length === 0);
+  const usesExt = hasAny && externallyAccessible(sp);
+  const usesFw = hasAny && sp.loadBalancerVIPs.length > 0 && sp.loadBalancerSourceRanges.length > 0;
+  const noEndpoints = (key: string, map: string) => out.push(`add element ${T} ${map} { ${key} comment "${name}" : ${hasAny ? 'drop' : 'goto reject-chain'} }`);
+
+  out.push(`add element ${T} cluster-ips { ${sp.clusterIP} }`);
+  const cipKey = `${sp.clusterIP} . ${proto} . ${sp.port}`;
+  if (hasInternal) out.push(`add element ${T} service-ips { ${cipKey} : goto ${internalChain} }`);
+  else noEndpoints(cipKey, 'no-endpoint-services');
+  for (const ip of [...sp.externalIPs, ...sp.loadBalancerVIPs]) {
+    const key = `${ip} . ${proto} . ${sp.port}`;
+    if (hasAny) out.push(`add element ${T} service-ips { ${key} : goto ${extChain} }`);
+    if (usesFw && sp.loadBalancerVIPs.includes(ip)) out.push(`add element ${T} firewall-ips { ${key} : goto ${fwChain} }`);
+    if (!hasExternal) noEndpoints(key, 'no-endpoint-services');
+  }
+  if (sp.nodePort) {
+    const key = `${proto} . ${sp.nodePort}`;
+    if (hasAny) out.push(`add element ${T} service-nodeports { ${key} : goto ${extChain} }`);
+    if (!hasExternal) noEndpoints(key, 'no-endpoint-nodeports');
+  }
+
+  const chains = new Map<string, string[]>();
+  const rule = (chain: string, r: string) => {
+    if (!chains.has(chain)) chains.set(chain, []);
+    chains.get(chain)!.push(`add rule ${T} ${chain} ${r}`);
+  };
+  if (hasInternal) {
+    if (p.masqueradeAll) rule(internalChain, `ip daddr ${sp.clusterIP} jump mark-for-masquerade`);
+    else if (p.clusterCIDR) rule(internalChain, `ip daddr ${sp.clusterIP} ip saddr != ${p.clusterCIDR} jump mark-for-masquerade`);
+  }
+  if (usesExt) {
+    if (!extLocal) {
+      rule(extChain, 'jump mark-for-masquerade');
+    } else {
+      if (p.clusterCIDR) rule(extChain, `ip saddr ${p.clusterCIDR} goto ${clusterChain} comment "short-circuit pod traffic"`);
+      rule(extChain, 'fib saddr type local jump mark-for-masquerade comment "masquerade local traffic"');
+      rule(extChain, `fib saddr type local goto ${clusterChain} comment "short-circuit local traffic"`);
+    }
+    if (hasExternal) rule(extChain, `goto ${extLocal ? localChain : clusterChain}`);
+  }
+  if (usesFw) {
+    const ranges = sp.loadBalancerSourceRanges.map((r) => parseCidr(r.trim())).filter((c) => c !== undefined).map(formatCidr);
+    rule(fwChain, `ip saddr != { ${ranges.join(', ')} } drop`);
+  }
+  const dispatch = (chain: string, eps: KubeProxyEndpoint[]) => {
+    if (sp.affinitySeconds !== undefined) for (const ep of eps) rule(chain, `ip saddr @affinity-${epBase(sp, ep)} goto endpoint-${epBase(sp, ep)}`);
+    rule(chain, `numgen random mod ${eps.length} vmap { ${eps.map((ep, i) => `${i} : goto endpoint-${epBase(sp, ep)}`).join(' , ')} }`);
+  };
+  if (cluster.length && usesClusterEndpoints(sp)) dispatch(clusterChain, cluster);
+  if (local.length && usesLocalEndpoints(sp)) dispatch(localChain, local);
+  for (const ep of allReachable) {
+    const eb = epBase(sp, ep);
+    if (sp.affinitySeconds !== undefined) out.push(`add set ${T} affinity-${eb} { type ipv4_addr ; flags dynamic,timeout ; timeout ${sp.affinitySeconds}s ; }`);
+    rule(`endpoint-${eb}`, `ip saddr ${ep.ip} jump mark-for-masquerade`);
+    if (sp.affinitySeconds !== undefined) rule(`endpoint-${eb}`, `update @affinity-${eb} { ip saddr }`);
+    rule(`endpoint-${eb}`, `meta l4proto ${proto} dnat to ${ep.ip}:${ep.port}`);
+  }
+  for (const [chain, rules] of chains) out.push(`add chain ${T} ${chain}`, ...rules);
+  return out;
+}
+
+/**
+ * The normalisation kube-proxy's nftables tests apply before comparing: drop blank and comment
+ * lines; stable-sort by object type (table, chain, rule, set, map, element), then by object name
+ * (the 5th word); rules of one chain keep their order; other lines with the same name by full text.
+ */
+export function normalizeNft(lines: string[]): string[] {
+  const order = ['table', 'chain', 'rule', 'set', 'map', 'element'];
+  const items = lines.map((l) => l.trim()).filter((l) => l && !l.startsWith('#')).map((l, i) => ({ l, i, w: l.split(/\s+/) }));
+  return items
+    .sort((a, b) => {
+      const ta = order.indexOf(a.w[1]!);
+      const tb = order.indexOf(b.w[1]!);
+      if (ta !== tb) return ta - tb;
+      const na = a.w[4] ?? '';
+      const nb = b.w[4] ?? '';
+      if (na !== nb) return na < nb ? -1 : 1;
+      if (a.w[1] === 'rule') return a.i - b.i;
+      return a.l < b.l ? -1 : a.l > b.l ? 1 : 0;
+    })
+    .map((x) => x.l);
+}
+
+/** A loadable order for `nft -f`: table, sets, maps, chains, rules, elements. */
+export function nftLoadOrder(lines: string[]): string {
+  const rank = (l: string) => ['table', 'set', 'map', 'chain', 'rule', 'element'].indexOf(l.split(/\s+/)[1]!);
+  return lines.map((l, i) => ({ l, i })).sort((a, b) => rank(a.l) - rank(b.l) || a.i - b.i).map((x) => x.l).join('\n') + '\n';
+}
