@@ -2,7 +2,7 @@
 //   kube-proxy    params.yaml (proxier.mode iptables) + input.yaml + expected.iptables and/or flows.yaml
 //   trace-packet  rules.iptables + flows.yaml
 //   kube-proxy-ipvs  params.yaml (proxier.mode ipvs) + input.yaml + expected.yaml
-//   kube-proxy-nftables  params.yaml (proxier.mode nftables) + input.yaml + expected.nft (flows: not yet)
+//   kube-proxy-nftables  params.yaml (proxier.mode nftables) + input*.yaml + expected.nft and/or flows.yaml
 // Other layouts (nftables, IPVS, Gateway API, Istio, cndjp4) are reported as not supported yet.
 
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -15,6 +15,7 @@ import { kubeProxyRules, type KubeProxyParams } from '../engine/dataplane/kubePr
 import { traceOutcomes, type TracerFlow } from '../engine/dataplane/ruleTracer.ts';
 import { kubeProxyIpvs, type IpvsParams, type VirtualServer } from '../engine/dataplane/kubeProxyIpvs.ts';
 import { kubeProxyNftables, normalizeNft, type NftParams } from '../engine/dataplane/kubeProxyNftables.ts';
+import { traceNft } from '../engine/dataplane/nftTracer.ts';
 import type { Ruleset } from '../engine/dataplane/kubeProxyIptables.ts';
 
 type Doc = Record<string, unknown>;
@@ -88,15 +89,33 @@ function diffLines(ours: string, expected: string): string {
   return `${missing.length ? `missing: ${show(missing)}` : ''}${missing.length && extra.length ? '; ' : ''}${extra.length ? `unexpected: ${show(extra)}` : ''}`;
 }
 
-function checkFlows(flowsDoc: Doc, rulesFor: (after?: string) => Ruleset, localIPs: string[]): Outcome[] {
+type Trace = (flow: TracerFlow, after?: string) => { output: string; masq: boolean };
+
+function checkFlows(flowsDoc: Doc, trace: Trace): Outcome[] {
   const flows = flowsDoc.flows as Doc[] | undefined;
   if (!Array.isArray(flows)) return [{ ok: false, detail: `flows.yaml format not supported yet (${Object.keys(flowsDoc).join(', ')})` }];
   return flows.map((f) => {
     const flow: TracerFlow = { src: String(f.src), dst: String(f.dst), proto: (f.proto as TracerFlow['proto']) ?? 'tcp', dport: Number(f.dport) };
-    const got = traceOutcomes(rulesFor(f.after as string | undefined), flow, localIPs);
+    const got = trace(flow, f.after as string | undefined);
     const ok = got.output === String(f.output ?? '') && got.masq === (f.masq === true);
     return { ok, detail: ok ? '' : `flow "${f.name}": got ${JSON.stringify(got.output)} masq=${got.masq}, want ${JSON.stringify(f.output)} masq=${f.masq}` };
   });
+}
+
+/** An iptables tracer over the ruleset a function gives (per "after:" state). */
+const iptablesTrace = (rulesFor: (after?: string) => Ruleset, localIPs: string[]): Trace => (flow, after) => traceOutcomes(rulesFor(after), flow, localIPs);
+
+/** Flows under proxier variants ({name: {masqueradeAll, localDetector}}) with per-variant overrides. */
+function variantFlows(flowsDoc: Doc, traceFor: (v: { masqueradeAll: boolean; clusterCIDR: string | null }) => Trace): Outcome[] {
+  const variants = flowsDoc.variants as Record<string, { masqueradeAll?: boolean; localDetector?: string }>;
+  const overrides = (flowsDoc.overrides ?? {}) as Record<string, Record<string, Doc>>;
+  const out: Outcome[] = [];
+  for (const [name, v] of Object.entries(variants)) {
+    const detector = v.localDetector?.startsWith('ClusterCIDR ') ? v.localDetector.slice('ClusterCIDR '.length) : null;
+    const flows = (flowsDoc.flows as Doc[]).map((f) => ({ ...f, ...(overrides[name]?.[String(f.name)] ?? {}) }));
+    out.push(...checkFlows({ flows }, traceFor({ masqueradeAll: v.masqueradeAll === true, clusterCIDR: detector })).map((o) => (o.ok ? o : { ...o, detail: `[${name}] ${o.detail}` })));
+  }
+  return out;
 }
 
 function runKubeProxy(dir: string, params: Doc): Outcome {
@@ -116,21 +135,12 @@ function runKubeProxy(dir: string, params: Doc): Outcome {
     const flowsDoc = load(join(dir, 'flows.yaml'));
     const tracer = params.tracer as { localIPs?: string[] } | undefined;
     const localIPs = tracer?.localIPs ?? ['127.0.0.1', ...p.nodeAddresses];
-    const variants = flowsDoc.variants as Record<string, { masqueradeAll?: boolean; localDetector?: string }> | undefined;
-    if (variants && !Array.isArray(variants)) {
-      // Proxier variants: the same flows under other settings, with per-variant expectation overrides.
-      const overrides = (flowsDoc.overrides ?? {}) as Record<string, Record<string, Doc>>;
-      for (const [name, v] of Object.entries(variants)) {
-        const detector = v.localDetector?.startsWith('ClusterCIDR ') ? v.localDetector.slice('ClusterCIDR '.length) : null;
-        const pv: KubeProxyParams = { ...p, masqueradeAll: v.masqueradeAll === true, clusterCIDR: detector };
-        const flows = (flowsDoc.flows as Doc[]).map((f) => ({ ...f, ...(overrides[name]?.[String(f.name)] ?? {}) }));
-        const rules = kubeProxyRuleset(inputText, pv);
-        outcomes.push(...checkFlows({ flows }, () => rules, localIPs).map((o) => (o.ok ? o : { ...o, detail: `[${name}] ${o.detail}` })));
-      }
-    } else if (variants) {
+    if (flowsDoc.variants && !Array.isArray(flowsDoc.variants)) {
+      outcomes.push(...variantFlows(flowsDoc, (v) => iptablesTrace(() => kubeProxyRuleset(inputText, { ...p, ...v }), localIPs)));
+    } else if (flowsDoc.variants) {
       outcomes.push({ ok: false, detail: 'flows.yaml with a list of variants (IPv4/IPv6 NodePort settings) is not supported yet' });
     } else {
-      outcomes.push(...checkFlows(flowsDoc, (after) => kubeProxyRuleset(after ? withoutObject(inputText, after) : inputText, p), localIPs));
+      outcomes.push(...checkFlows(flowsDoc, iptablesTrace((after) => kubeProxyRuleset(after ? withoutObject(inputText, after) : inputText, p), localIPs)));
     }
   }
   if (!checked) return { ok: false, detail: 'neither expected.iptables nor flows.yaml' };
@@ -141,7 +151,7 @@ function runKubeProxy(dir: string, params: Doc): Outcome {
 function runTracePacket(dir: string): Outcome {
   const rules = parseIptablesSave(readFileSync(join(dir, 'rules.iptables'), 'utf8'));
   const flowsDoc = load(join(dir, 'flows.yaml'));
-  const bad = checkFlows(flowsDoc, () => rules, (flowsDoc.localIPs as string[]) ?? []).filter((o) => !o.ok);
+  const bad = checkFlows(flowsDoc, iptablesTrace(() => rules, (flowsDoc.localIPs as string[]) ?? [])).filter((o) => !o.ok);
   return bad.length ? { ok: false, detail: bad.map((o) => o.detail).join('; ') } : { ok: true, detail: `${(flowsDoc.flows as unknown[]).length} flow(s)` };
 }
 
@@ -210,6 +220,7 @@ export function nftParamsOf(params: Doc): NftParams {
   const detector = px.localDetector as { mode?: string; clusterCIDR?: string } | undefined;
   return {
     nodeName: String(px.nodeName),
+    nodeIP: px.nodeIP ? String(px.nodeIP) : undefined,
     clusterCIDR: detector?.mode === 'ClusterCIDR' ? detector.clusterCIDR ?? null : null,
     serviceCIDR: String(px.serviceCIDRs ?? '172.30.0.0/16'),
     masqueradeAll: px.masqueradeAll === true,
@@ -227,18 +238,55 @@ export function nftCaseRules(dir: string): string[] | undefined {
   return kubeProxyNftables(servicePortsOf(snap.topology), nftParamsOf(params));
 }
 
+function nftRulesFor(inputText: string, p: NftParams): string[] {
+  const snap = loadSnapshot(inputText, 1, { apiDefaults: false });
+  return kubeProxyNftables(servicePortsOf(snap.topology), p);
+}
+
 function runNftables(dir: string): Outcome {
-  if (!existsSync(join(dir, 'expected.nft'))) return { ok: false, detail: 'nftables flows (flows.yaml) need an nftables packet tracer: not supported yet' };
-  const ours = normalizeNft(nftCaseRules(dir)!);
-  const expected = normalizeNft(readFileSync(join(dir, 'expected.nft'), 'utf8').split('\n'));
-  if (ours.join('\n') === expected.join('\n')) return { ok: true, detail: `${expected.length} statements` };
-  return { ok: false, detail: `ruleset differs: ${diffLines(ours.join('\n'), expected.join('\n'))}` };
+  const params = load(join(dir, 'params.yaml'));
+  const p = nftParamsOf(params);
+  const outcomes: Outcome[] = [];
+  if (existsSync(join(dir, 'expected.nft'))) {
+    const ours = normalizeNft(nftCaseRules(dir)!);
+    const expected = normalizeNft(readFileSync(join(dir, 'expected.nft'), 'utf8').split('\n'));
+    outcomes.push(ours.join('\n') === expected.join('\n') ? { ok: true, detail: '' } : { ok: false, detail: `ruleset differs: ${diffLines(ours.join('\n'), expected.join('\n'))}` });
+  }
+  if (existsSync(join(dir, 'flows.yaml'))) {
+    const flowsDoc = load(join(dir, 'flows.yaml'));
+    const localIPs = ((params.tracer as Doc | undefined)?.localIPs as string[] | undefined) ?? [];
+    const nftTrace = (lines: string[]): Trace => (flow) => traceNft(lines, flow, localIPs);
+    const variants = flowsDoc.variants;
+    if (Array.isArray(variants)) {
+      // Per-variant input files; afterEndpointSliceDeleted: the same Service with its slices gone.
+      for (const v of variants as Doc[]) {
+        if (!v.input || !existsSync(join(dir, String(v.input)))) {
+          outcomes.push({ ok: false, detail: `variant "${v.name}": per-family inputs (IPv6) are not modelled yet` });
+          continue;
+        }
+        const text = readFileSync(join(dir, String(v.input)), 'utf8');
+        outcomes.push(...checkFlows({ flows: v.flows }, nftTrace(nftRulesFor(text, p))).map((o) => (o.ok ? o : { ...o, detail: `[${v.name}] ${o.detail}` })));
+        if (flowsDoc.afterEndpointSliceDeleted) {
+          const without = text.split(/^---$/m).filter((d) => !/kind:\s*EndpointSlice/.test(d)).join('---\n');
+          outcomes.push(...checkFlows({ flows: flowsDoc.afterEndpointSliceDeleted }, nftTrace(nftRulesFor(without, p))).map((o) => (o.ok ? o : { ...o, detail: `[${v.name}, slices deleted] ${o.detail}` })));
+        }
+      }
+    } else if (variants) {
+      const text = readFileSync(join(dir, 'input.yaml'), 'utf8');
+      outcomes.push(...variantFlows(flowsDoc, (v) => nftTrace(nftRulesFor(text, { ...p, ...v }))));
+    } else {
+      outcomes.push(...checkFlows(flowsDoc, nftTrace(nftRulesFor(readFileSync(join(dir, 'input.yaml'), 'utf8'), p))));
+    }
+  }
+  if (!outcomes.length) return { ok: false, detail: 'neither expected.nft nor flows.yaml' };
+  const bad = outcomes.filter((o) => !o.ok);
+  return bad.length ? { ok: false, detail: bad.map((o) => o.detail).join('; ') } : { ok: true, detail: `${outcomes.length} check(s)` };
 }
 
 export function runCase(dir: string): Outcome {
   const has = (f: string) => existsSync(join(dir, f));
   try {
-    if (has('params.yaml') && has('input.yaml')) {
+    if (has('params.yaml')) {
       const params = load(join(dir, 'params.yaml'));
       if ((params.proxier as Doc | undefined)?.mode === 'nftables') return runNftables(dir);
     }

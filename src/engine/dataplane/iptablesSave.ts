@@ -167,6 +167,7 @@ export function nftablesSave(t: Topology, nodeName: string): string {
   const kp = kubeProxyParamsFor(t, nodeName);
   const lines = kubeProxyNftables(servicePortsOf(t), {
     nodeName,
+    nodeIP: node.ip,
     clusterCIDR: kp.clusterCIDR,
     serviceCIDR: t.settings.serviceCIDR,
     masqueradeAll: kp.masqueradeAll,

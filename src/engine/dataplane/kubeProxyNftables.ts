@@ -6,12 +6,14 @@
 // service-nodeports (proto . port), firewall-ips, no-endpoint-services / -nodeports.
 
 import { kubeProxyHash } from '../util/hash.ts';
-import { formatCidr, parseCidr } from '../util/ipv4.ts';
+import { cidrContains, formatCidr, parseCidr, parseIPv4 } from '../util/ipv4.ts';
 import { categorizeEndpoints, externallyAccessible, usesClusterEndpoints, usesLocalEndpoints } from './kubeProxyEndpoints.ts';
 import type { KubeProxyEndpoint, KubeProxyServicePort } from './kubeProxyIptables.ts';
 
 export interface NftParams {
   nodeName: string;
+  /** The node's IP: source ranges containing it also admit the LB IPs as sources (VIPs bound locally). */
+  nodeIP?: string;
   clusterCIDR: string | null;
   serviceCIDR: string;
   masqueradeAll: boolean;
@@ -147,8 +149,11 @@ function servicePortStatements(sp: KubeProxyServicePort, p: NftParams): string[]
     if (hasExternal) rule(extChain, `goto ${extLocal ? localChain : clusterChain}`);
   }
   if (usesFw) {
-    const ranges = sp.loadBalancerSourceRanges.map((r) => parseCidr(r.trim())).filter((c) => c !== undefined).map(formatCidr);
-    rule(fwChain, `ip saddr != { ${ranges.join(', ')} } drop`);
+    const cidrs = sp.loadBalancerSourceRanges.map((r) => parseCidr(r.trim())).filter((c) => c !== undefined);
+    const node = p.nodeIP ? parseIPv4(p.nodeIP) : undefined;
+    const allowFromNode = node !== undefined && cidrs.some((c) => cidrContains(c, node));
+    const sources = [...cidrs.map(formatCidr), ...(allowFromNode ? sp.loadBalancerVIPs : [])];
+    rule(fwChain, `ip saddr != { ${sources.join(', ')} } drop`);
   }
   const dispatch = (chain: string, eps: KubeProxyEndpoint[]) => {
     if (sp.affinitySeconds !== undefined) for (const ep of eps) rule(chain, `ip saddr @affinity-${epBase(sp, ep)} goto endpoint-${epBase(sp, ep)}`);
