@@ -17,7 +17,7 @@ export function readKubeProxyConfiguration(r: DocReader, doc: Obj, s: ClusterSet
   }
   const mode = r.str(doc, 'mode') ?? '';
   if (mode === 'ipvs' || mode === 'nftables') {
-    r.report('PP004', 'warning', `kube-proxy mode "${mode}" is not modelled yet; podpath shows iptables mode.`, doc, 'mode');
+    r.report('PP004', 'warning', `The trace does not walk kube-proxy's ${mode} mode yet and shows iptables mode; the CLI prints the ${mode} state (npm run cli -- iptables-save <files> --node <node> --mode ${mode}).`, doc, 'mode');
   } else if (mode !== '' && mode !== 'iptables') {
     r.report('PP013', 'error', `mode must be iptables, ipvs or nftables (found "${mode}"); "" means iptables on Linux.`, doc, 'mode');
   }
