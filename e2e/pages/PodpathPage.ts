@@ -64,6 +64,16 @@ export class PodpathPage {
     return this.page.getByRole('button', { name, exact: true });
   }
 
+  scenarioPicker() {
+    return this.page.getByRole('combobox', { name: 'Scenario' });
+  }
+
+  /** The iptables-save panel (a disclosure); opens it. */
+  async openIptables() {
+    await this.page.getByText('iptables-save', { exact: true }).click();
+    return this.page.getByRole('combobox', { name: 'Node' });
+  }
+
   activeElement() {
     return this.diagram.locator('.is-active');
   }

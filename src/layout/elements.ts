@@ -36,4 +36,6 @@ export const size = {
   service: { width: 280, height: 74 },
   nodeHeader: 54,
   network: 48,
+  /** The client outside the cluster, left of the node network bar. */
+  external: { width: 220, height: 64 },
 } as const;

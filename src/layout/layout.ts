@@ -124,6 +124,13 @@ export async function layoutTopology(topology: Topology): Promise<Layout> {
   packRow(top, 'bottom', y, topH, out);
   y += topH + GAP;
   out.boxes[ids.nodeNetwork()] = { x: 0, y, width, height: size.network };
+  // A client outside the cluster (drawn only when a trace reaches it) sits left of the bar's left
+  // end, where the router is, at negative x so every other position stays as it was.
+  out.boxes[ids.external()] = {
+    x: -size.external.width - GAP,
+    y: y + (size.network - size.external.height) / 2,
+    ...size.external,
+  };
   y += size.network + GAP;
   if (bottom.length > 0) {
     const bottomH = Math.max(0, ...bottom.map((g) => g.height));

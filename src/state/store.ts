@@ -35,6 +35,8 @@ export interface PodpathState {
 
 export interface PodpathActions {
   setText(text: string): void;
+  /** Replaces the text with a built-in scenario (persisted like an edit) and rewinds playback. */
+  loadScenario(text: string): void;
   applySnapshot(snapshot: Snapshot, layout: Layout | null): void;
   setTrace(trace: Trace | null, error?: string | null): void;
   selectFlow(name: string): void;
@@ -87,6 +89,10 @@ export const usePodpath = create<PodpathStore>()((set, get) => ({
     if (text === get().text) return;
     writeStorage(TEXT_KEY, text);
     set((s) => ({ text, version: s.version + 1 }));
+  },
+  loadScenario: (text) => {
+    get().setText(text);
+    set({ activeHop: 0, playing: false });
   },
   applySnapshot: (snapshot, layout) =>
     set((s) => {

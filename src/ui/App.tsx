@@ -5,6 +5,7 @@ import type { EngineClient } from '../worker/client.ts';
 import { EditorPane } from './editor/EditorPane.tsx';
 import { Inspector } from './inspector/Inspector.tsx';
 import { LanguageSwitch } from './LanguageSwitch.tsx';
+import { ScenarioPicker } from './ScenarioPicker.tsx';
 import { DiagnosticsPanel } from './panels/DiagnosticsPanel.tsx';
 import { IptablesPanel } from './panels/IptablesPanel.tsx';
 import { StatusBar } from './panels/StatusBar.tsx';
@@ -18,6 +19,7 @@ export function App({ client }: { client: EngineClient }) {
         <h1>podpath</h1>
         <span className="pp-tagline">{t('tagline')}</span>
         <StatusBar />
+        <ScenarioPicker />
         <LanguageSwitch />
       </header>
       <main className="pp-main">

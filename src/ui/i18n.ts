@@ -59,6 +59,14 @@ const en = {
   netfilter: 'netfilter + routing',
   endpoints: '{{n}} endpoints',
   noEndpoints: 'no endpoints',
+  externalClient: 'client outside the cluster',
+  scenario: 'Scenario',
+  scenarios: {
+    default: 'cndjp4 part 1: ClusterIP',
+    nodePort: 'cndjp4 step 4: NodePort from outside',
+    custom: 'your own text',
+  },
+  iptablesHighlight: 'Rules of the selected hop: matched ones marked, tested ones shaded',
 };
 
 type Strings = typeof en;
@@ -119,6 +127,14 @@ const ja: Strings = {
   netfilter: 'netfilter + ルーティング',
   endpoints: 'エンドポイント {{n}} 個',
   noEndpoints: 'エンドポイントなし',
+  externalClient: 'クラスタ外のクライアント',
+  scenario: 'シナリオ',
+  scenarios: {
+    default: 'cndjp4 パート 1: ClusterIP',
+    nodePort: 'cndjp4 ステップ 4: クラスタ外から NodePort へ',
+    custom: '編集したテキスト',
+  },
+  iptablesHighlight: '選択中のホップのルール: 一致したものに印、評価したものに網掛け',
 };
 
 export function initI18n(language: 'en' | 'ja') {

@@ -4,6 +4,7 @@ import { Background, Controls, ReactFlow, ReactFlowProvider, useReactFlow } from
 import '@xyflow/react/dist/style.css';
 import { useEffect, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { ids } from '../../engine/ids.ts';
 import { endEditMeasure } from '../../state/engineSync.ts';
 import { usePodpath } from '../../state/store.ts';
 import { nodeTypes } from './nodeTypes.tsx';
@@ -33,7 +34,9 @@ function DiagramFlow() {
     () => share(good ? toFlow(good.snapshot.topology, good.layout, trace, activeHop) : NO_FLOW),
     [share, good, trace, activeHop],
   );
-  const layoutKey = good ? `${good.layout.width}x${good.layout.height}` : '';
+  // The outside client widens the drawing to the left: fit again when it appears or goes.
+  const external = trace?.hops.some((h) => h.at === ids.external()) ?? false;
+  const layoutKey = good ? `${good.layout.width}x${good.layout.height}${external ? '+ext' : ''}` : '';
   // The edit's new diagram and trace are on screen: close the bench's measure.
   const shownVersion = trace && good ? good.snapshot.version : undefined;
   useEffect(() => {

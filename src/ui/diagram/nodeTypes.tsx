@@ -6,7 +6,7 @@ import { Handle, Position } from '@xyflow/react';
 import type { NodeProps, NodeTypes } from '@xyflow/react';
 import { useTranslation } from 'react-i18next';
 import type { Node } from '@xyflow/react';
-import type { IfaceData, K8sNodeData, Mark, NetfilterData, NetworkData, PacketData, PodData, ServiceData } from './toFlow.ts';
+import type { ExternalData, IfaceData, K8sNodeData, Mark, NetfilterData, NetworkData, PacketData, PodData, ServiceData } from './toFlow.ts';
 
 const cls = (base: string, mark: Mark) => (mark ? `${base} is-${mark}` : base);
 
@@ -96,7 +96,19 @@ function Network({ data }: NodeProps<Node<NetworkData, 'network'>>) {
           isConnectable={false}
         />
       ))}
+      <Handle type="target" id="lt" position={Position.Left} className="pp-handle" isConnectable={false} />
       <span>{t('nodeNetwork', { cidr: data.cidr })}</span>
+    </div>
+  );
+}
+
+function External({ data }: NodeProps<Node<ExternalData, 'external'>>) {
+  const { t } = useTranslation();
+  return (
+    <div className={cls('pp-external', data.mark)} aria-label={`${t('externalClient')} ${data.ip}`.trim()}>
+      <Handle type="source" id="rs" position={Position.Right} className="pp-handle" isConnectable={false} />
+      <span className="pp-external-name">{t('externalClient')}</span>
+      {data.ip ? <span className="pp-external-ip">{data.ip}</span> : null}
     </div>
   );
 }
@@ -112,5 +124,6 @@ export const nodeTypes: NodeTypes = {
   pod: memo(Pod),
   service: memo(Service),
   network: memo(Network),
+  external: memo(External),
   packet: memo(Packet),
 };

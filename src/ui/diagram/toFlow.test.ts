@@ -95,6 +95,57 @@ describe('toFlow', () => {
     expect(nodes.find((n) => n.id === 'packet')!.data.direction).toBe('reply');
   });
 
+  it('draws the client outside the cluster left of the node network only when the trace reaches it', async () => {
+    const topo = fixtureTopology(3);
+    const layout = await layoutTopology(topo);
+    const without = await layoutTopology(topo);
+    delete without.boxes[ids.external()];
+    // the client's box sits left of the bar's left end and moves nothing else
+    const ext = layout.boxes[ids.external()]!;
+    const net = layout.boxes[ids.nodeNetwork()]!;
+    expect(ext.x + ext.width).toBeLessThan(net.x);
+    expect(ext.y + ext.height / 2).toBeCloseTo(net.y + net.height / 2);
+    for (const [id, b] of Object.entries(without.boxes)) {
+      expect(layout.boxes[id], id).toEqual(b);
+      expect(overlaps(b, ext), id).toBe(false);
+    }
+
+    // no trace at the client: not drawn
+    expect(toFlow(topo, layout, fixtureTrace(), 0).nodes.some((n) => n.id === ids.external())).toBe(false);
+
+    const ipv4 = { proto: 'ipv4', src: '198.51.100.7', dst: '192.168.1.12', ttl: 64, protocol: 'TCP', totalLength: 60, df: true } as const;
+    const base = fixtureTrace();
+    const hop = (index: number, at: string, direction: 'request' | 'reply') => ({
+      ...base.hops[0]!,
+      index,
+      at,
+      direction,
+      before: { headers: [ipv4], length: 74 },
+      after: { headers: [ipv4], length: 74 },
+    });
+    const trace = {
+      ...base,
+      hops: [hop(0, ids.external(), 'request'), hop(1, ids.nodeNetwork(), 'request'), hop(2, ids.nodeNetwork(), 'reply'), hop(3, ids.external(), 'reply')],
+    };
+    const first = toFlow(topo, layout, trace, 0);
+    const client = first.nodes.find((n) => n.id === ids.external())!;
+    expect(client.type).toBe('external');
+    expect(client.data).toEqual({ ip: '198.51.100.7', mark: 'active' });
+    expect(client.position).toEqual({ x: ext.x, y: ext.y });
+    const link = first.edges.find((e) => e.source === ids.external() && e.target === ids.nodeNetwork())!;
+    expect(link.targetHandle).toBe('lt');
+    const packet = first.nodes.find((n) => n.id === 'packet')!;
+    expect(packet.position.x + PACKET_SIZE / 2).toBeCloseTo(ext.x);
+
+    // the reply's last hop lights the client's link and marks it active again
+    const last = toFlow(topo, layout, trace, 3);
+    expect(last.nodes.find((n) => n.id === ids.external())!.data.mark).toBe('active');
+    const lit = last.edges.filter((e) => e.data?.lit);
+    expect(lit.map((e) => e.id)).toEqual([link.id]);
+    expect(lit[0]!.className).toContain('edge-reply');
+    expect(placeLabel(topo, ids.external())).toBe('client outside the cluster');
+  });
+
   it('names places for the hop list', () => {
     const topo = fixtureTopology(3);
     expect(placeLabel(topo, ids.nodeIf('node-2', 'flannel.1'))).toBe('node-2 flannel.1');

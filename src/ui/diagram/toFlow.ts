@@ -48,6 +48,11 @@ export interface NetworkData extends Record<string, unknown> {
   ports: { id: string; x: number; side: NetSide }[];
   mark: Mark;
 }
+export interface ExternalData extends Record<string, unknown> {
+  /** The client's address, from the trace's first packet it sends (empty when unknown). */
+  ip: string;
+  mark: Mark;
+}
 export interface PacketData extends Record<string, unknown> {
   direction: Hop['direction'];
   index: number;
@@ -60,6 +65,7 @@ export type DiagramNode =
   | Node<PodData, 'pod'>
   | Node<ServiceData, 'service'>
   | Node<NetworkData, 'network'>
+  | Node<ExternalData, 'external'>
   | Node<PacketData, 'packet'>;
 
 export interface EdgeData extends Record<string, unknown> {
@@ -221,6 +227,14 @@ export function toFlow(
     });
   }
 
+  // The client outside the cluster: only while the trace goes through it.
+  const extId = ids.external();
+  const extHop = trace?.hops.find((h) => h.at === extId);
+  if (extHop && net) {
+    place<Node<ExternalData, 'external'>>({ id: extId, type: 'external', data: { ip: clientIp(extHop), mark: marks.get(extId) } });
+    if (box(extId)) edges.push({ id: `e:${extId}->${netId}`, source: extId, target: netId, sourceHandle: 'rs', targetHandle: 'lt' });
+  }
+
   for (const svc of topology.services) {
     for (const ep of svc.endpoints) {
       if (!ep.podId) continue;
@@ -251,6 +265,15 @@ export function toFlow(
     });
   }
   return { nodes, edges };
+}
+
+/** The outside client's address: the IPv4 source of the packet it sends. */
+function clientIp(hop: Hop): string {
+  for (const p of [hop.before, hop.after]) {
+    const ip = p.headers.find((h) => h.proto === 'ipv4');
+    if (ip) return ip.src;
+  }
+  return '';
 }
 
 /** Lights the edge between the previous hop's place and the active one (adds one if none exists). */
@@ -292,6 +315,7 @@ function dedupeEdges(edges: DiagramEdge[]) {
 /** A short human name for a diagram element id, for the hop list. */
 export function placeLabel(topology: Topology, at: string): string {
   if (at === ids.nodeNetwork()) return `node network ${topology.settings.nodeNetwork}`;
+  if (at === ids.external()) return 'client outside the cluster';
   for (const node of topology.nodes) {
     if (at === ids.node(node.name)) return node.name;
     if (at === ids.netfilter(node.name)) return `${node.name} netfilter`;

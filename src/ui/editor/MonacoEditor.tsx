@@ -62,6 +62,15 @@ export default function MonacoEditor() {
     applyMarkers(usePodpath.getState().diagnostics);
     const unsubscribe = usePodpath.subscribe((s, prev) => {
       if (s.diagnostics !== prev.diagnostics) applyMarkers(s.diagnostics);
+      // Text set from outside the editor (a built-in scenario): replace the content as one
+      // undoable edit. Typing comes back here with s.text equal to the editor's own value.
+      if (model && s.text !== prev.text && s.text !== model.getValue()) {
+        editor.pushUndoStop();
+        editor.executeEdits('podpath-scenario', [{ range: model.getFullModelRange(), text: s.text }]);
+        editor.pushUndoStop();
+        editor.setPosition({ lineNumber: 1, column: 1 });
+        editor.revealLine(1);
+      }
       if (s.reveal && s.reveal !== prev.reveal) {
         editor.revealLineInCenter(s.reveal.line);
         editor.setPosition({ lineNumber: s.reveal.line, column: s.reveal.col });

@@ -2,6 +2,7 @@
 import type { KeyboardEvent } from 'react';
 import { memo, useEffect, useMemo, useRef } from 'react';
 import { useTranslation } from 'react-i18next';
+import { ids } from '../../engine/ids.ts';
 import type { Hop } from '../../engine/types.ts';
 import { usePodpath } from '../../state/store.ts';
 import { placeLabel } from '../diagram/toFlow.ts';
@@ -46,7 +47,10 @@ export function HopList() {
   const topology = usePodpath((s) => s.good?.snapshot.topology);
   const activeHop = usePodpath((s) => s.activeHop);
   const list = useRef<HTMLOListElement>(null);
-  const places = useMemo(() => (trace && topology ? trace.hops.map((h) => placeLabel(topology, h.at)) : []), [trace, topology]);
+  const places = useMemo(
+    () => (trace && topology ? trace.hops.map((h) => (h.at === ids.external() ? t('externalClient') : placeLabel(topology, h.at))) : []),
+    [trace, topology, t],
+  );
 
   useEffect(() => {
     list.current?.querySelector(`[data-hop="${activeHop}"]`)?.scrollIntoView({ block: 'nearest' });

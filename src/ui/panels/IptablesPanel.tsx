@@ -1,10 +1,14 @@
 // A node's iptables-save text, as the engine generates it. Asked of the engine only while the
 // panel is open: at 50 Services the text is tens of kilobytes per node, and fetching it after
 // every edit for a closed panel only kept the worker and the main thread busy.
-import { useEffect, useState } from 'react';
+// The selected hop's rule walk is shown on the text: matched rules marked, tested ones shaded.
+// Selecting a hop on a node switches the open panel to that node (another can still be picked).
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import type { RuleStep } from '../../engine/types.ts';
 import { usePodpath } from '../../state/store.ts';
 import type { EngineClient } from '../../worker/client.ts';
+import { focusLine, markRuleLines } from './iptablesLines.ts';
 
 interface TextProps {
   client: EngineClient;
@@ -13,11 +17,15 @@ interface TextProps {
   setNode: (node: string) => void;
 }
 
+const NO_RULES: RuleStep[] = [];
+
 function IptablesText({ client, node, setNode }: TextProps) {
   const { t } = useTranslation();
   const nodes = usePodpath((s) => s.good?.snapshot.topology.nodes);
   const goodVersion = usePodpath((s) => s.good?.snapshot.version);
+  const hop = usePodpath((s) => s.trace?.hops[s.activeHop]);
   const [text, setText] = useState('');
+  const pre = useRef<HTMLPreElement>(null);
   const current = node || nodes?.[0]?.name || '';
 
   useEffect(() => {
@@ -31,6 +39,43 @@ function IptablesText({ client, node, setNode }: TextProps) {
     };
   }, [client, current, goodVersion]);
 
+  const rules = hop && hop.node === current ? (hop.mechanism.rules ?? NO_RULES) : NO_RULES;
+  const marks = useMemo(() => markRuleLines(text, rules), [text, rules]);
+  // One element per line; only the lines the hop walked carry a class (thousands of lines stay cheap).
+  const lines = useMemo(() => {
+    const matched = t('matched');
+    const notMatched = t('notMatched');
+    return text.split('\n').map((line, i) => {
+      const m = marks.get(i);
+      if (!m) return <span key={i}>{line}{'\n'}</span>;
+      const label = m.matched ? matched : notMatched;
+      const body = (
+        <>
+          <span className="pp-sr-only">{label}: </span>
+          {line}
+          {'\n'}
+        </>
+      );
+      return m.matched ? (
+        <mark key={i} title={`${label}: ${m.effect}`} aria-description={m.effect} data-rule="matched">
+          {body}
+        </mark>
+      ) : (
+        <span key={i} className="pp-ipt-tested" title={`${label}: ${m.effect}`} aria-description={m.effect} data-rule="tested">
+          {body}
+        </span>
+      );
+    });
+  }, [text, marks, t]);
+
+  // Bring the rule that acted (the walk's last matched one) into view inside the block.
+  useEffect(() => {
+    const el = pre.current;
+    const line = focusLine(marks);
+    const target = line === undefined ? undefined : (el?.children[line] as HTMLElement | undefined);
+    if (el && target) el.scrollTop = Math.max(0, target.offsetTop - el.clientHeight / 2);
+  }, [marks]);
+
   return (
     <>
       <label>
@@ -43,7 +88,8 @@ function IptablesText({ client, node, setNode }: TextProps) {
           ))}
         </select>
       </label>
-      <pre aria-label={`${t('iptables')} ${current}`}>{text}</pre>
+      {marks.size > 0 ? <p className="pp-muted pp-ipt-legend">{t('iptablesHighlight')}</p> : null}
+      <pre ref={pre} aria-label={`${t('iptables')} ${current}`}>{lines}</pre>
     </>
   );
 }
@@ -52,6 +98,15 @@ export function IptablesPanel({ client }: { client: EngineClient }) {
   const { t } = useTranslation();
   const [open, setOpen] = useState(false);
   const [node, setNode] = useState('');
+  // Follow the selected hop's node while the panel is open: switch once per newly selected hop
+  // (flow, index, node), so a node picked by hand stays until another hop is selected.
+  const hopNode = usePodpath((s) => s.trace?.hops[s.activeHop]?.node);
+  const hopKey = usePodpath((s) => (s.trace?.hops[s.activeHop]?.node ? `${s.trace.flow.name}#${s.activeHop}#${s.trace.hops[s.activeHop]!.node}` : null));
+  const [followed, setFollowed] = useState<string | null>(null);
+  if (open && hopKey !== followed) {
+    setFollowed(hopKey);
+    if (hopNode) setNode(hopNode);
+  }
   return (
     <details className="pp-iptables" onToggle={(e) => setOpen(e.currentTarget.open)}>
       <summary>{t('iptables')}</summary>

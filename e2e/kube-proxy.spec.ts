@@ -1,0 +1,73 @@
+// kube-proxy from outside the cluster, as a person uses it: load the NodePort scenario, follow the
+// client outside the cluster into the diagram, read the matched rules in iptables-save.
+import { expect, test } from './fixtures.ts';
+import { PodpathPage } from './pages/PodpathPage.ts';
+
+test('NodePort from outside: the outside client in the diagram and the matched rules in iptables-save', async ({ page }) => {
+  const app = new PodpathPage(page);
+  await app.open();
+
+  // (a) the Scenario picker loads the NodePort scenario into the editor
+  const picker = app.scenarioPicker();
+  await expect(picker).toHaveValue('default');
+  await picker.selectOption({ label: 'cndjp4 step 4: NodePort from outside' });
+  // the editor holds the new text (its Flow is the one offered now)
+  await expect(page.getByRole('combobox', { name: 'Flow' })).toContainText('outside-to-nodeport');
+  const hops = app.hopOptions();
+  await expect(hops.first()).toContainText('client outside the cluster');
+  const all = (await hops.allInnerTexts()).join('\n');
+  expect(all).toContain('KUBE-NODEPORTS');
+  expect(all).toContain('MASQUERADE');
+  expect(all).toContain('reverse SNAT');
+  expect(all).toContain('reverse DNAT');
+  await expect(hops.last()).toContainText('client outside the cluster');
+
+  // selecting the first hop highlights the client outside the cluster
+  await hops.first().click();
+  await expect(app.selectedHop()).toHaveText(/^1\./);
+  const client = app.diagram.getByLabel(/^client outside the cluster 198\.51\.100\.\d+$/);
+  await expect(client).toBeVisible();
+  await expect(client).toHaveClass(/is-active/);
+  await expect(page.getByTestId('packet')).toBeVisible();
+  // the next hop (the router on the node network) leaves it visited
+  await app.button('Next hop').click();
+  await expect(client).toHaveClass(/is-visited/);
+  await expect(app.diagram.getByText(/^node network /)).toBeVisible();
+
+  // (b) iptables-save follows the selected hop's node and marks its rules
+  const nodeSelect = await app.openIptables();
+  await expect(nodeSelect).toHaveValue('node-1');
+  await hops.filter({ hasText: /KUBE-SEP-[A-Z0-9]{16} DNAT/ }).first().click();
+  await expect(nodeSelect).toHaveValue('node-2');
+  const save = page.getByLabel('iptables-save node-2');
+  await expect(save).toBeVisible();
+  const dnat = save.locator('mark').filter({ hasText: /matched: -A KUBE-SEP-[A-Z0-9]{16} .*-j DNAT --to-destination 10\.244\.\d+\.\d+:80/ });
+  await expect(dnat).toHaveCount(1);
+  await expect(dnat).toHaveAttribute('aria-description', /DNAT/);
+  await expect(dnat).toBeInViewport();
+  // the walk's jump rules are marked too; rules tested without matching are only shaded
+  await expect(save.locator('mark').filter({ hasText: '-j KUBE-NODEPORTS' })).toHaveCount(1);
+  const tested = save.locator('[data-rule="tested"]');
+  expect(await tested.count()).toBeGreaterThan(0);
+  await expect(tested.first()).toContainText('not matched:');
+  await page.screenshot({ path: 'test-results/nodeport.png' });
+
+  // a person can still pick another node: its text has no marks for this hop
+  await nodeSelect.selectOption('node-3');
+  await expect(page.getByLabel('iptables-save node-3')).toBeVisible();
+  await expect(page.getByLabel('iptables-save node-3').locator('mark')).toHaveCount(0);
+
+  // back to the ClusterIP scenario: the client outside the cluster goes away
+  await picker.selectOption({ label: 'cndjp4 part 1: ClusterIP' });
+  await expect(app.hopOptions().first()).not.toContainText('client outside the cluster');
+  await expect(client).toHaveCount(0);
+});
+
+test('the Scenario picker in Japanese', async ({ page }) => {
+  const app = new PodpathPage(page);
+  await app.open();
+  await page.getByRole('combobox', { name: 'Language' }).selectOption('ja');
+  const picker = page.getByRole('combobox', { name: 'シナリオ' });
+  await picker.selectOption({ label: 'cndjp4 ステップ 4: クラスタ外から NodePort へ' });
+  await expect(page.getByRole('region', { name: 'クラスタ図' }).getByLabel(/^クラスタ外のクライアント 198\.51\.100\.\d+$/)).toBeVisible();
+});
