@@ -1,18 +1,15 @@
-// Every single-family (IPv4) kube-proxy iptables case of ../shared/conformance passes: dumps after
-// kube-proxy's normalisation, and flows through kube-proxy's own tracer semantics. Cases with
-// per-family inputs need IPv6, which the engine does not model yet (issue 4).
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// Every kube-proxy case of ../shared/conformance (iptables, nftables, IPVS) passes through the
+// runner: dumps after kube-proxy's normalisation, flows through kube-proxy's own tracer semantics.
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultRoot, findCases, runCase } from './conformanceRunner.ts';
 
-// Dual-stack cases (an input-ipv6.yaml beside the IPv4 one) wait for IPv6 support.
-const singleFamily = (dir: string) => !existsSync(join(dir, 'input-ipv6.yaml'));
-const cases = findCases(join(defaultRoot, 'kube-proxy')).filter((dir) => (existsSync(join(dir, 'input.yaml')) || existsSync(join(dir, 'rules.iptables'))) && singleFamily(dir));
+const cases = findCases(join(defaultRoot, 'kube-proxy'));
 
-describe('kube-proxy iptables conformance (IPv4 cases)', () => {
-  it('finds the cases', () => expect(cases.length).toBeGreaterThanOrEqual(15));
+describe('kube-proxy iptables conformance (dumps, flows; IPv4 and IPv6)', () => {
+  it('finds the cases', () => expect(cases.length).toBeGreaterThanOrEqual(16));
   it.each(cases.map((c) => [c.slice(defaultRoot.length + 1), c]))('%s', (_name, dir) => {
     const r = runCase(dir);
     expect(r.detail, r.detail).not.toMatch(/^(dump differs|flow|error)/);
@@ -39,9 +36,9 @@ describe('kube-proxy IPVS conformance (simulated mode)', () => {
   });
 });
 
-describe('kube-proxy nftables conformance (rulesets and flows, IPv4 cases)', () => {
-  const nftCases = findCases(join(defaultRoot, 'kube-proxy-nftables')).filter(singleFamily);
-  it('finds the cases', () => expect(nftCases.length).toBeGreaterThanOrEqual(12));
+describe('kube-proxy nftables conformance (rulesets and flows; IPv4 and IPv6)', () => {
+  const nftCases = findCases(join(defaultRoot, 'kube-proxy-nftables'));
+  it('finds the cases', () => expect(nftCases.length).toBeGreaterThanOrEqual(13));
   it.each(nftCases.map((c) => [c.slice(defaultRoot.length + 1), c]))('%s', (_name, dir) => {
     const r = runCase(dir);
     expect(r.ok, r.detail).toBe(true);

@@ -16,6 +16,7 @@ import { traceOutcomes, type TracerFlow } from '../engine/dataplane/ruleTracer.t
 import { kubeProxyIpvs, type IpvsParams, type VirtualServer } from '../engine/dataplane/kubeProxyIpvs.ts';
 import { kubeProxyNftables, normalizeNft, type NftParams } from '../engine/dataplane/kubeProxyNftables.ts';
 import { traceNft } from '../engine/dataplane/nftTracer.ts';
+import { ipInCidr } from '../engine/util/ip.ts';
 import type { Ruleset } from '../engine/dataplane/kubeProxyIptables.ts';
 
 type Doc = Record<string, unknown>;
@@ -120,7 +121,7 @@ function variantFlows(flowsDoc: Doc, traceFor: (v: { masqueradeAll: boolean; clu
 
 function runKubeProxy(dir: string, params: Doc): Outcome {
   const p = paramsOf(params);
-  if (!existsSync(join(dir, 'input.yaml'))) return { ok: false, detail: 'per-family inputs (input-ipv4.yaml / input-ipv6.yaml): IPv6 is not modelled yet' };
+  if (!existsSync(join(dir, 'input.yaml'))) return runKubeProxyFamilies(dir, params, p);
   const inputText = readFileSync(join(dir, 'input.yaml'), 'utf8');
   const outcomes: Outcome[] = [];
   let checked = 0;
@@ -146,6 +147,61 @@ function runKubeProxy(dir: string, params: Doc): Outcome {
   if (!checked) return { ok: false, detail: 'neither expected.iptables nor flows.yaml' };
   const bad = outcomes.filter((o) => !o.ok);
   return bad.length ? { ok: false, detail: bad.map((o) => o.detail).join('; ') } : { ok: true, detail: `${outcomes.length} check(s)` };
+}
+
+/** The IPv6 fake proxier of kube-proxy's tests (its nftables twin's params state it: ipv6Overrides). */
+const IPV6_FAKE = { clusterCIDR: 'fd00:10::/64', nodeIP: '2001:db8::1' };
+
+interface FamilyVariant { name: string; family: 'ipv4' | 'ipv6'; input?: string; localhostNodePorts?: boolean; nodePortAddresses?: string[] | null; allowAltNodeIP?: boolean; expectFirewall?: boolean }
+
+/**
+ * Flows under IPv4 / IPv6 proxier variants (TestNodePorts): address aliases per family, flows for
+ * every variant plus conditional ones (localhost NodePorts; NodePorts on a secondary node IP).
+ */
+function familyFlows(flowsDoc: Doc, traceFor: (v: FamilyVariant) => { trace: Trace; firewall?: string[] }): Outcome[] {
+  const addresses = flowsDoc.addresses as Record<string, Record<string, string>>;
+  const conditional = (flowsDoc.conditionalFlows ?? {}) as Record<string, Doc[]>;
+  const out: Outcome[] = [];
+  for (const v of flowsDoc.variants as FamilyVariant[]) {
+    const a = addresses[v.family]!;
+    const localhost = v.family === 'ipv4' && v.localhostNodePorts === true;
+    const flows = [
+      ...((flowsDoc.flowsForEveryVariant as Doc[]) ?? []),
+      ...(conditional[localhost ? 'localhostAllowed' : 'localhostNotAllowed'] ?? []),
+      ...(conditional[v.allowAltNodeIP ? 'altNodeIPAllowed' : 'altNodeIPNotAllowed'] ?? []),
+    ]
+      .map((f) => ({ ...f, src: a[String(f.src)] ?? f.src, dst: a[String(f.dst)] ?? f.dst, output: a[String(f.output)] ?? f.output }));
+    const { trace, firewall } = traceFor(v);
+    out.push(...checkFlows({ flows }, trace).map((o) => (o.ok ? o : { ...o, detail: `[${v.name}] ${o.detail}` })));
+    if (v.expectFirewall !== undefined && firewall) {
+      const want = v.expectFirewall ? 1 : 0;
+      if (firewall.length !== want) out.push({ ok: false, detail: `[${v.name}] KUBE-FIREWALL holds ${firewall.length} rule(s), want ${want}` });
+    }
+  }
+  return out;
+}
+
+function runKubeProxyFamilies(dir: string, params: Doc, p: KubeProxyParams): Outcome {
+  if (!existsSync(join(dir, 'flows.yaml'))) return { ok: false, detail: 'per-family inputs without flows.yaml' };
+  const flowsDoc = load(join(dir, 'flows.yaml'));
+  if (!flowsDoc.addresses || !Array.isArray(flowsDoc.variants)) return { ok: false, detail: 'flows.yaml format not supported' };
+  const localIPs = ((params.tracer as Doc | undefined)?.localIPs as string[] | undefined) ?? ['127.0.0.1', ...p.nodeAddresses];
+  const outcomes = familyFlows(flowsDoc, (v) => {
+    const v6 = v.family === 'ipv6';
+    const pv: KubeProxyParams = {
+      ...p,
+      family: v6 ? 'IPv6' : 'IPv4',
+      localhostNodePorts: v.localhostNodePorts ?? p.localhostNodePorts,
+      nodePortAddresses: v.nodePortAddresses === undefined ? p.nodePortAddresses : v.nodePortAddresses,
+      ...(v6 ? IPV6_FAKE : {}),
+    };
+    const snap = loadSnapshot(readFileSync(join(dir, `input-${v.family}.yaml`), 'utf8'), 1, { apiDefaults: false });
+    const rs = kubeProxyRules(servicePortsOf(snap.topology, pv.family), pv);
+    const firewall = rs.tables.filter.find((c) => c.name === 'KUBE-FIREWALL')?.rules ?? [];
+    return { trace: iptablesTrace(() => rs, localIPs), firewall };
+  });
+  const bad = outcomes.filter((o) => !o.ok);
+  return bad.length ? { ok: false, detail: bad.map((o) => o.detail).join('; ') } : { ok: true, detail: `${outcomes.length} check(s), IPv4 and IPv6` };
 }
 
 function runTracePacket(dir: string): Outcome {
@@ -257,7 +313,28 @@ function runNftables(dir: string): Outcome {
     const localIPs = ((params.tracer as Doc | undefined)?.localIPs as string[] | undefined) ?? [];
     const nftTrace = (lines: string[]): Trace => (flow) => traceNft(lines, flow, localIPs);
     const variants = flowsDoc.variants;
-    if (Array.isArray(variants)) {
+    if (flowsDoc.addresses && Array.isArray(variants)) {
+      // IPv4 / IPv6 proxier variants (TestNodePorts): the IPv6 proxier's settings are ipv6Overrides.
+      const px = params.proxier as Doc;
+      const v6o = (px.ipv6Overrides ?? {}) as { nodeIP?: string; localDetector?: { clusterCIDR?: string }; serviceCIDRs?: string };
+      const interfaces = Object.values((px.nodeInterfaces as Record<string, string[]> | undefined) ?? {}).flat().map((a) => a.split('/')[0]!);
+      outcomes.push(
+        ...familyFlows(flowsDoc, (v) => {
+          const v6 = v.family === 'ipv6';
+          const cidrs = ((v.nodePortAddresses ?? (px.nodePortAddresses as string[])) ?? []).filter((c) => c.includes(':') === v6);
+          const pv: NftParams = {
+            ...p,
+            family: v6 ? 'ip6' : 'ip',
+            nodeIP: v6 ? v6o.nodeIP : p.nodeIP,
+            clusterCIDR: v6 ? v6o.localDetector?.clusterCIDR ?? null : p.clusterCIDR,
+            serviceCIDR: v6 ? v6o.serviceCIDRs ?? p.serviceCIDR : p.serviceCIDR,
+            nodePortIPs: interfaces.filter((a) => a.includes(':') === v6 && a !== '::1' && !a.startsWith('127.') && cidrs.some((c) => ipInCidr(a, c))),
+          };
+          const snap = loadSnapshot(readFileSync(join(dir, String(v.input)), 'utf8'), 1, { apiDefaults: false });
+          return { trace: nftTrace(kubeProxyNftables(servicePortsOf(snap.topology, v6 ? 'IPv6' : 'IPv4'), pv)) };
+        }),
+      );
+    } else if (Array.isArray(variants)) {
       // Per-variant input files; afterEndpointSliceDeleted: the same Service with its slices gone.
       for (const v of variants as Doc[]) {
         if (!v.input || !existsSync(join(dir, String(v.input)))) {

@@ -2,6 +2,7 @@
 // kube-proxy's own tests apply before comparing dumps (proxier_test.go sortIPTablesRules).
 
 import type { Topology } from '../types.ts';
+import { isIPv6 } from '../util/ip.ts';
 import { kubeProxyIpvs, renderIpsets, renderIpvsadm } from './kubeProxyIpvs.ts';
 import { kubeProxyNftables, nftLoadOrder } from './kubeProxyNftables.ts';
 import { builtinChains, kubeProxyRules, type Chain, type KubeProxyParams, type KubeProxyServicePort, type Ruleset, type TableName } from './kubeProxyIptables.ts';
@@ -70,11 +71,13 @@ export function normalizeKubeProxyDump(text: string): string {
 }
 
 /** kube-proxy's view of the cluster's Services: one entry per Service port with a ClusterIP. */
-export function servicePortsOf(t: Topology): KubeProxyServicePort[] {
+/** `family`: each kube-proxy proxier handles one IP family and ignores the other's addresses. */
+export function servicePortsOf(t: Topology, family: 'IPv4' | 'IPv6' = 'IPv4'): KubeProxyServicePort[] {
+  const fam = (ip: string) => (isIPv6(ip) ? 'IPv6' : 'IPv4') === family;
   const out: KubeProxyServicePort[] = [];
   for (const s of t.services) {
     // Headless and ExternalName Services have no ClusterIP: kube-proxy writes nothing for them.
-    if (s.clusterIP === 'None' || s.clusterIP === '' || s.type === 'ExternalName') continue;
+    if (s.clusterIP === 'None' || s.clusterIP === '' || s.type === 'ExternalName' || !fam(s.clusterIP)) continue;
     const exposed = s.type === 'NodePort' || s.type === 'LoadBalancer' || s.externalIPs.length > 0;
     for (const p of s.ports) {
       out.push({
@@ -85,15 +88,15 @@ export function servicePortsOf(t: Topology): KubeProxyServicePort[] {
         port: p.port,
         protocol: p.protocol,
         nodePort: p.nodePort,
-        externalIPs: s.externalIPs,
-        loadBalancerVIPs: s.loadBalancerIPs,
+        externalIPs: s.externalIPs.filter(fam),
+        loadBalancerVIPs: s.loadBalancerIPs.filter(fam),
         loadBalancerSourceRanges: s.loadBalancerSourceRanges,
         healthCheckNodePort: s.healthCheckNodePort,
         externalPolicyLocal: exposed && s.externalTrafficPolicy === 'Local',
         internalPolicyLocal: s.internalTrafficPolicy === 'Local',
         affinitySeconds: s.affinitySeconds,
         endpoints: s.endpoints
-          .filter((e) => e.portName === p.name && e.protocol === p.protocol)
+          .filter((e) => e.portName === p.name && e.protocol === p.protocol && fam(e.ip))
           .map((e) => ({ ip: e.ip, port: e.port, ready: e.ready, serving: e.serving, terminating: e.terminating, nodeName: e.nodeName })),
       });
     }

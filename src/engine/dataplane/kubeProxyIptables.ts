@@ -5,10 +5,13 @@
 
 import type { Protocol } from '../types.ts';
 import { kubeProxyHash16 } from '../util/hash.ts';
+import { ipInCidr } from '../util/ip.ts';
 import { cidrContains, formatCidr, parseCidr, parseIPv4 } from '../util/ipv4.ts';
 import { categorizeEndpoints, externallyAccessible, usesClusterEndpoints, usesLocalEndpoints } from './kubeProxyEndpoints.ts';
 
 export interface KubeProxyParams {
+  /** One proxier per IP family (default IPv4). */
+  family?: 'IPv4' | 'IPv6';
   nodeName: string;
   /** The node's primary IP (loadBalancerSourceRanges containing it also admit the LB IPs as sources). */
   nodeIP: string;
@@ -93,8 +96,11 @@ export const svlChainName = (sp: KubeProxyServicePort) => `KUBE-SVL-${portProtoH
 export const extChainName = (sp: KubeProxyServicePort) => `KUBE-EXT-${portProtoHash(sp)}`;
 export const fwChainName = (sp: KubeProxyServicePort) => `KUBE-FW-${portProtoHash(sp)}`;
 
+/** An endpoint as kube-proxy prints it: "ip:port", IPv6 as "[ip]:port" (net.JoinHostPort). */
+export const endpointString = (ep: { ip: string; port: number }) => (ep.ip.includes(':') ? `[${ep.ip}]:${ep.port}` : `${ep.ip}:${ep.port}`);
+
 export function sepChainName(sp: KubeProxyServicePort, ep: { ip: string; port: number }): string {
-  return `KUBE-SEP-${kubeProxyHash16(servicePortName(sp) + sp.protocol.toLowerCase() + `${ep.ip}:${ep.port}`)}`;
+  return `KUBE-SEP-${kubeProxyHash16(servicePortName(sp) + sp.protocol.toLowerCase() + endpointString(ep))}`;
 }
 
 /** kube-proxy quotes a comment only when it contains a space (it passes `"..."` itself). */
@@ -149,7 +155,10 @@ export function kubeProxyRules(ports: KubeProxyServicePort[], p: KubeProxyParams
 
   // The chains of every sync, in the order kube-proxy declares them.
   // KUBE-FIREWALL is kube-proxy's only with localhost NodePorts; kubelet creates it anyway.
-  for (const c of ['KUBE-NODEPORTS', 'KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', ...(p.localhostNodePorts ? ['KUBE-FIREWALL'] : []), 'KUBE-FORWARD', 'KUBE-PROXY-FIREWALL']) chain('filter', c);
+  // Localhost NodePorts (route_localnet) exist for IPv4 only.
+  const v6 = p.family === 'IPv6';
+  const localhostNPs = p.localhostNodePorts && !v6;
+  for (const c of ['KUBE-NODEPORTS', 'KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', ...(localhostNPs ? ['KUBE-FIREWALL'] : []), 'KUBE-FORWARD', 'KUBE-PROXY-FIREWALL']) chain('filter', c);
   for (const c of ['KUBE-NODEPORTS', 'KUBE-SERVICES', 'KUBE-MARK-MASQ', 'KUBE-POSTROUTING']) chain('nat', c);
 
   add('nat', 'KUBE-POSTROUTING', `-m mark ! --mark ${mark}/${mark} -j RETURN`);
@@ -157,42 +166,41 @@ export function kubeProxyRules(ports: KubeProxyServicePort[], p: KubeProxyParams
   add('nat', 'KUBE-POSTROUTING', `-j MARK --xor-mark ${mark}`);
   add('nat', 'KUBE-POSTROUTING', `${comment('kubernetes service traffic requiring SNAT')} -j MASQUERADE${p.randomFully ? ' --random-fully' : ''}`);
   add('nat', 'KUBE-MARK-MASQ', `-j MARK --or-mark ${mark}`);
-  if (p.localhostNodePorts) {
+  if (localhostNPs) {
     // route_localnet makes NodePorts reachable on 127.0.0.1; this rule closes the hole it opens
     // for packets from elsewhere (kubernetes issue 90259).
     add('filter', 'KUBE-FIREWALL', `${comment('block incoming localnet connections')} -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP`);
   }
 
   const masqIfNotLocal = p.masqueradeAll ? '' : p.clusterCIDR ? ` ! -s ${p.clusterCIDR}` : undefined;
-  for (const sp of ports) writeServicePort(sp, p, add, masqIfNotLocal);
+  for (const sp of ports) writeServicePort(sp, { ...p, localhostNodePorts: localhostNPs }, add, masqIfNotLocal);
 
-  const npAll = !p.nodePortAddresses || p.nodePortAddresses.length === 0 || p.nodePortAddresses.includes('0.0.0.0/0');
+  const familyCidrs = (p.nodePortAddresses ?? []).filter((c) => c.includes(':') === v6);
+  const npAll = familyCidrs.length === 0 || familyCidrs.includes(v6 ? '::/0' : '0.0.0.0/0');
   const lastRule = comment('kubernetes service nodeports; NOTE: this must be the last rule in this chain');
   if (npAll) {
-    add('nat', 'KUBE-SERVICES', `${lastRule} -m addrtype --dst-type LOCAL${p.localhostNodePorts ? '' : ' ! -d 127.0.0.0/8'} -j KUBE-NODEPORTS`);
+    // Block localhost NodePorts where they cannot work: always for IPv6, for IPv4 unless enabled.
+    add('nat', 'KUBE-SERVICES', `${lastRule} -m addrtype --dst-type LOCAL${v6 ? ' ! -d ::1/128' : localhostNPs ? '' : ' ! -d 127.0.0.0/8'} -j KUBE-NODEPORTS`);
   } else {
-    for (const ip of nodePortIPs(p)) add('nat', 'KUBE-SERVICES', `${lastRule} -d ${ip} -j KUBE-NODEPORTS`);
+    for (const ip of nodePortIPs({ ...p, localhostNodePorts: localhostNPs }, familyCidrs)) add('nat', 'KUBE-SERVICES', `${lastRule} -d ${ip} -j KUBE-NODEPORTS`);
   }
   if (!p.conntrackTCPLiberal) {
     add('filter', 'KUBE-FORWARD', `-m conntrack --ctstate INVALID${p.nfacct.ctStateInvalidDropped ? ' -m nfacct --nfacct-name ct_state_invalid_dropped_pkts' : ''} -j DROP`);
   }
   add('filter', 'KUBE-FORWARD', `${comment('kubernetes forwarding rules')} -m mark --mark ${mark}/${mark} -j ACCEPT`);
   add('filter', 'KUBE-FORWARD', `${comment('kubernetes forwarding conntrack rule')} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`);
-  if (!p.localhostNodePorts) chain('filter', 'KUBE-FIREWALL');
-  return { tables: table, foreign: p.localhostNodePorts ? [] : ['KUBE-FIREWALL'] };
+  if (!localhostNPs) chain('filter', 'KUBE-FIREWALL');
+  return { tables: table, foreign: localhostNPs ? [] : ['KUBE-FIREWALL'] };
 }
 
-/** --nodeport-addresses: the node's IPv4 addresses inside the given CIDRs (NodePortAddresses.GetNodeIPs). */
-function nodePortIPs(p: KubeProxyParams): string[] {
+/** --nodeport-addresses: the node's addresses of this family inside the CIDRs (NodePortAddresses.GetNodeIPs). */
+function nodePortIPs(p: KubeProxyParams, cidrs: string[]): string[] {
   const ips = new Set<string>();
-  for (const cidr of p.nodePortAddresses ?? []) {
-    const c = parseCidr(cidr);
-    if (!c) continue; // another family
+  for (const cidr of cidrs) {
     for (const a of p.nodeAddresses) {
-      const n = parseIPv4(a);
-      if (n === undefined || !cidrContains(c, n)) continue;
-      // Loopback NodePorts need --iptables-localhost-nodeports.
-      if (a.startsWith('127.') && !p.localhostNodePorts) continue;
+      if (!ipInCidr(a, cidr)) continue;
+      // Loopback NodePorts need --iptables-localhost-nodeports (and never work for IPv6).
+      if ((a.startsWith('127.') && !p.localhostNodePorts) || a === '::1') continue;
       ips.add(a);
     }
   }
@@ -294,7 +302,7 @@ function writeServicePort(sp: KubeProxyServicePort, p: KubeProxyParams, add: Add
     // Hairpin: a pod reaching itself through the Service must be masqueraded.
     add('nat', sep, `${comment(name)} -s ${ep.ip} -j KUBE-MARK-MASQ`);
     const recent = sp.affinitySeconds !== undefined ? ` -m recent --name ${sep} --set` : '';
-    add('nat', sep, `${comment(name)}${recent} ${pm} -j DNAT --to-destination ${ep.ip}:${ep.port}`);
+    add('nat', sep, `${comment(name)}${recent} ${pm} -j DNAT --to-destination ${endpointString(ep)}`);
   }
 }
 
@@ -304,14 +312,14 @@ function writeEndpointDispatch(sp: KubeProxyServicePort, chainName: string, eps:
   if (sp.affinitySeconds !== undefined) {
     for (const ep of eps) {
       const sep = sepChainName(sp, ep);
-      add('nat', chainName, `${comment(`${name} -> ${ep.ip}:${ep.port}`)} -m recent --name ${sep} --rcheck --seconds ${sp.affinitySeconds} --reap -j ${sep}`);
+      add('nat', chainName, `${comment(`${name} -> ${endpointString(ep)}`)} -m recent --name ${sep} --rcheck --seconds ${sp.affinitySeconds} --reap -j ${sep}`);
     }
   }
   const n = eps.length;
   eps.forEach((ep, i) => {
     // Endpoint i of n is taken with probability 1/(n-i); the last one always.
     const stat = i < n - 1 ? ` -m statistic --mode random --probability ${probability(n - i)}` : '';
-    add('nat', chainName, `${comment(`${name} -> ${ep.ip}:${ep.port}`)}${stat} -j ${sepChainName(sp, ep)}`);
+    add('nat', chainName, `${comment(`${name} -> ${endpointString(ep)}`)}${stat} -j ${sepChainName(sp, ep)}`);
   });
 }
 

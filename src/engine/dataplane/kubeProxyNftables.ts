@@ -11,6 +11,8 @@ import { categorizeEndpoints, externallyAccessible, usesClusterEndpoints, usesLo
 import type { KubeProxyEndpoint, KubeProxyServicePort } from './kubeProxyIptables.ts';
 
 export interface NftParams {
+  /** The nftables family of the table: ip (IPv4 proxier) or ip6 (IPv6 proxier). */
+  family?: 'ip' | 'ip6';
   nodeName: string;
   /** The node's IP: source ranges containing it also admit the LB IPs as sources (VIPs bound locally). */
   nodeIP?: string;
@@ -22,7 +24,6 @@ export interface NftParams {
   nodePortIPs: string[];
 }
 
-const T = 'ip kube-proxy';
 
 /** hash8(s) + "-" + s, s = "<ns>/<svc>/<proto>/<portName>" (proxier.go servicePortChainNameBase). */
 function svcBase(sp: KubeProxyServicePort): string {
@@ -39,14 +40,17 @@ function epBase(sp: KubeProxyServicePort, ep: KubeProxyEndpoint): string {
 /** The whole ruleset for one node, one statement per line. */
 export function kubeProxyNftables(ports: KubeProxyServicePort[], p: NftParams): string[] {
   const mark = `0x${(1 << p.masqueradeBit).toString(16)}`;
+  const fam = p.family ?? 'ip';
+  const T = `${fam} kube-proxy`;
+  const addrType = fam === 'ip6' ? 'ipv6_addr' : 'ipv4_addr';
   const out: string[] = [
     `add table ${T} { comment "rules for kube-proxy" ; }`,
-    `add set ${T} cluster-ips { type ipv4_addr ; comment "Active ClusterIPs" ; }`,
-    `add set ${T} nodeport-ips { type ipv4_addr ; comment "IPs that accept NodePort traffic" ; }`,
-    `add map ${T} firewall-ips { type ipv4_addr . inet_proto . inet_service : verdict ; comment "destinations that are subject to LoadBalancerSourceRanges" ; }`,
+    `add set ${T} cluster-ips { type ${addrType} ; comment "Active ClusterIPs" ; }`,
+    `add set ${T} nodeport-ips { type ${addrType} ; comment "IPs that accept NodePort traffic" ; }`,
+    `add map ${T} firewall-ips { type ${addrType} . inet_proto . inet_service : verdict ; comment "destinations that are subject to LoadBalancerSourceRanges" ; }`,
     `add map ${T} no-endpoint-nodeports { type inet_proto . inet_service : verdict ; comment "vmap to drop or reject packets to service nodeports with no endpoints" ; }`,
-    `add map ${T} no-endpoint-services { type ipv4_addr . inet_proto . inet_service : verdict ; comment "vmap to drop or reject packets to services with no endpoints" ; }`,
-    `add map ${T} service-ips { type ipv4_addr . inet_proto . inet_service : verdict ; comment "ClusterIP, ExternalIP and LoadBalancer IP traffic" ; }`,
+    `add map ${T} no-endpoint-services { type ${addrType} . inet_proto . inet_service : verdict ; comment "vmap to drop or reject packets to services with no endpoints" ; }`,
+    `add map ${T} service-ips { type ${addrType} . inet_proto . inet_service : verdict ; comment "ClusterIP, ExternalIP and LoadBalancer IP traffic" ; }`,
     `add map ${T} service-nodeports { type inet_proto . inet_service : verdict ; comment "NodePort traffic" ; }`,
     `add chain ${T} cluster-ips-check`,
     // Filtering before DNAT (priority -110, before nat's -100), the regular filter hooks at 0.
@@ -65,8 +69,8 @@ export function kubeProxyNftables(ports: KubeProxyServicePort[], p: NftParams): 
     `add chain ${T} reject-chain { comment "helper for @no-endpoint-services / @no-endpoint-nodeports" ; }`,
     `add chain ${T} services`,
     `add chain ${T} service-endpoints-check`,
-    `add rule ${T} cluster-ips-check ip daddr @cluster-ips reject comment "Reject traffic to invalid ports of ClusterIPs"`,
-    `add rule ${T} cluster-ips-check ip daddr { ${p.serviceCIDR} } drop comment "Drop traffic to unallocated ClusterIPs"`,
+    `add rule ${T} cluster-ips-check ${fam} daddr @cluster-ips reject comment "Reject traffic to invalid ports of ClusterIPs"`,
+    `add rule ${T} cluster-ips-check ${fam} daddr { ${p.serviceCIDR} } drop comment "Drop traffic to unallocated ClusterIPs"`,
     `add rule ${T} filter-prerouting-pre-dnat ct state new jump firewall-check`,
     `add rule ${T} filter-forward ct state new jump service-endpoints-check`,
     `add rule ${T} filter-forward ct state new jump cluster-ips-check`,
@@ -75,7 +79,7 @@ export function kubeProxyNftables(ports: KubeProxyServicePort[], p: NftParams): 
     `add rule ${T} filter-output ct state new jump service-endpoints-check`,
     `add rule ${T} filter-output-pre-dnat ct state new jump firewall-check`,
     `add rule ${T} filter-output ct state new jump cluster-ips-check`,
-    `add rule ${T} firewall-check ip daddr . meta l4proto . th dport vmap @firewall-ips`,
+    `add rule ${T} firewall-check ${fam} daddr . meta l4proto . th dport vmap @firewall-ips`,
     `add rule ${T} mark-for-masquerade mark set mark or ${mark}`,
     `add rule ${T} masquerading mark and ${mark} == 0 return`,
     `add rule ${T} masquerading mark set mark xor ${mark}`,
@@ -83,18 +87,18 @@ export function kubeProxyNftables(ports: KubeProxyServicePort[], p: NftParams): 
     `add rule ${T} nat-output jump services`,
     `add rule ${T} nat-postrouting jump masquerading`,
     `add rule ${T} nat-prerouting jump services`,
-    `add rule ${T} nodeport-endpoints-check ip daddr @nodeport-ips meta l4proto . th dport vmap @no-endpoint-nodeports`,
+    `add rule ${T} nodeport-endpoints-check ${fam} daddr @nodeport-ips meta l4proto . th dport vmap @no-endpoint-nodeports`,
     `add rule ${T} reject-chain reject`,
-    `add rule ${T} services ip daddr . meta l4proto . th dport vmap @service-ips`,
-    `add rule ${T} services ip daddr @nodeport-ips meta l4proto . th dport vmap @service-nodeports`,
-    `add rule ${T} service-endpoints-check ip daddr . meta l4proto . th dport vmap @no-endpoint-services`,
+    `add rule ${T} services ${fam} daddr . meta l4proto . th dport vmap @service-ips`,
+    `add rule ${T} services ${fam} daddr @nodeport-ips meta l4proto . th dport vmap @service-nodeports`,
+    `add rule ${T} service-endpoints-check ${fam} daddr . meta l4proto . th dport vmap @no-endpoint-services`,
     ...p.nodePortIPs.map((ip) => `add element ${T} nodeport-ips { ${ip} }`),
   ];
-  for (const sp of ports) out.push(...servicePortStatements(sp, p));
+  for (const sp of ports) out.push(...servicePortStatements(sp, p, T, fam, addrType));
   return out;
 }
 
-function servicePortStatements(sp: KubeProxyServicePort, p: NftParams): string[] {
+function servicePortStatements(sp: KubeProxyServicePort, p: NftParams, T: string, fam: string, addrType: string): string[] {
   const out: string[] = [];
   const name = `${sp.namespace}/${sp.name}${sp.portName ? ':' + sp.portName : ''}`;
   const proto = sp.protocol.toLowerCase();
@@ -135,14 +139,14 @@ function servicePortStatements(sp: KubeProxyServicePort, p: NftParams): string[]
     chains.get(chain)!.push(`add rule ${T} ${chain} ${r}`);
   };
   if (hasInternal) {
-    if (p.masqueradeAll) rule(internalChain, `ip daddr ${sp.clusterIP} jump mark-for-masquerade`);
-    else if (p.clusterCIDR) rule(internalChain, `ip daddr ${sp.clusterIP} ip saddr != ${p.clusterCIDR} jump mark-for-masquerade`);
+    if (p.masqueradeAll) rule(internalChain, `${fam} daddr ${sp.clusterIP} jump mark-for-masquerade`);
+    else if (p.clusterCIDR) rule(internalChain, `${fam} daddr ${sp.clusterIP} ${fam} saddr != ${p.clusterCIDR} jump mark-for-masquerade`);
   }
   if (usesExt) {
     if (!extLocal) {
       rule(extChain, 'jump mark-for-masquerade');
     } else {
-      if (p.clusterCIDR) rule(extChain, `ip saddr ${p.clusterCIDR} goto ${clusterChain} comment "short-circuit pod traffic"`);
+      if (p.clusterCIDR) rule(extChain, `${fam} saddr ${p.clusterCIDR} goto ${clusterChain} comment "short-circuit pod traffic"`);
       rule(extChain, 'fib saddr type local jump mark-for-masquerade comment "masquerade local traffic"');
       rule(extChain, `fib saddr type local goto ${clusterChain} comment "short-circuit local traffic"`);
     }
@@ -153,20 +157,20 @@ function servicePortStatements(sp: KubeProxyServicePort, p: NftParams): string[]
     const node = p.nodeIP ? parseIPv4(p.nodeIP) : undefined;
     const allowFromNode = node !== undefined && cidrs.some((c) => cidrContains(c, node));
     const sources = [...cidrs.map(formatCidr), ...(allowFromNode ? sp.loadBalancerVIPs : [])];
-    rule(fwChain, `ip saddr != { ${sources.join(', ')} } drop`);
+    rule(fwChain, `${fam} saddr != { ${sources.join(', ')} } drop`);
   }
   const dispatch = (chain: string, eps: KubeProxyEndpoint[]) => {
-    if (sp.affinitySeconds !== undefined) for (const ep of eps) rule(chain, `ip saddr @affinity-${epBase(sp, ep)} goto endpoint-${epBase(sp, ep)}`);
+    if (sp.affinitySeconds !== undefined) for (const ep of eps) rule(chain, `${fam} saddr @affinity-${epBase(sp, ep)} goto endpoint-${epBase(sp, ep)}`);
     rule(chain, `numgen random mod ${eps.length} vmap { ${eps.map((ep, i) => `${i} : goto endpoint-${epBase(sp, ep)}`).join(' , ')} }`);
   };
   if (cluster.length && usesClusterEndpoints(sp)) dispatch(clusterChain, cluster);
   if (local.length && usesLocalEndpoints(sp)) dispatch(localChain, local);
   for (const ep of allReachable) {
     const eb = epBase(sp, ep);
-    if (sp.affinitySeconds !== undefined) out.push(`add set ${T} affinity-${eb} { type ipv4_addr ; flags dynamic,timeout ; timeout ${sp.affinitySeconds}s ; }`);
-    rule(`endpoint-${eb}`, `ip saddr ${ep.ip} jump mark-for-masquerade`);
-    if (sp.affinitySeconds !== undefined) rule(`endpoint-${eb}`, `update @affinity-${eb} { ip saddr }`);
-    rule(`endpoint-${eb}`, `meta l4proto ${proto} dnat to ${ep.ip}:${ep.port}`);
+    if (sp.affinitySeconds !== undefined) out.push(`add set ${T} affinity-${eb} { type ${addrType} ; flags dynamic,timeout ; timeout ${sp.affinitySeconds}s ; }`);
+    rule(`endpoint-${eb}`, `${fam} saddr ${ep.ip} jump mark-for-masquerade`);
+    if (sp.affinitySeconds !== undefined) rule(`endpoint-${eb}`, `update @affinity-${eb} { ${fam} saddr }`);
+    rule(`endpoint-${eb}`, `meta l4proto ${proto} dnat to ${ep.ip.includes(':') ? `[${ep.ip}]` : ep.ip}:${ep.port}`);
   }
   for (const [chain, rules] of chains) out.push(`add chain ${T} ${chain}`, ...rules);
   return out;

@@ -6,7 +6,7 @@
 
 import type { RuleStep } from '../types.ts';
 import type { Prng } from '../util/prng.ts';
-import { cidrContains, parseCidr, parseIPv4 } from '../util/ipv4.ts';
+import { ipInCidr } from '../util/ip.ts';
 import { builtinChains, type Ruleset, type TableName } from './kubeProxyIptables.ts';
 
 export type Hook = 'PREROUTING' | 'INPUT' | 'FORWARD' | 'OUTPUT' | 'POSTROUTING';
@@ -75,9 +75,7 @@ export function tokenize(rule: string): string[] {
 }
 
 function inCidr(spec: string, ip: string): boolean {
-  const c = parseCidr(spec);
-  const n = parseIPv4(ip);
-  return c !== undefined && n !== undefined && cidrContains(c, n);
+  return ipInCidr(ip, spec);
 }
 
 export function parseRule(text: string): ParsedRule {

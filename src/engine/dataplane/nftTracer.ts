@@ -5,7 +5,7 @@
 // endpoint; "fib … type local" is true for the given local IPs; "masq" = a jump to
 // mark-for-masquerade was hit. A static analysis of a ruleset, like ruleTracer.ts for iptables.
 
-import { cidrContains, parseCidr, parseIPv4 } from '../util/ipv4.ts';
+import { ipInCidr } from '../util/ip.ts';
 import type { TracerFlow, TracerResult } from './ruleTracer.ts';
 
 interface NftRuleset {
@@ -44,12 +44,7 @@ interface Pkt { src: string; dst: string; proto: string; dport: number }
 function addrMatches(spec: string, ip: string, rs: NftRuleset): boolean {
   if (spec.startsWith('@')) return (rs.sets.get(spec.slice(1)) ?? []).some((e) => addrMatches(e, ip, rs));
   if (spec.startsWith('{')) return spec.replace(/[{}]/g, '').split(',').map((x) => x.trim()).filter(Boolean).some((e) => addrMatches(e, ip, rs));
-  if (spec.includes('/')) {
-    const c = parseCidr(spec);
-    const n = parseIPv4(ip);
-    return !!c && n !== undefined && cidrContains(c, n);
-  }
-  return spec === ip;
+  return ipInCidr(ip, spec);
 }
 
 /** Split a rule into its statements: "ip daddr X", "ip saddr != { … }", "jump y", … */
@@ -103,7 +98,7 @@ export function traceNft(lines: string[], flow: TracerFlow, localIPs: string[]):
       const w = t[i]!;
       if (w === 'ct' && t[i + 1] === 'state') {
         i += 3; // "ct state new": only new connections are traced
-      } else if (w === 'ip' && (t[i + 1] === 'daddr' || t[i + 1] === 'saddr')) {
+      } else if ((w === 'ip' || w === 'ip6') && (t[i + 1] === 'daddr' || t[i + 1] === 'saddr')) {
         const field = t[i + 1] === 'daddr' ? pkt.dst : pkt.src;
         // "ip daddr . meta l4proto . th dport vmap @map"
         if (t[i + 2] === '.' && t.slice(i + 3, i + 8).join(' ') === 'meta l4proto . th dport' && t[i + 8] === 'vmap') {
@@ -131,7 +126,8 @@ export function traceNft(lines: string[], flow: TracerFlow, localIPs: string[]):
       } else if (w === 'numgen') {
         // "numgen random mod N vmap { 0 : goto a , 1 : goto b }": follow every branch.
         const body = t[i + 5]!.replace(/[{}]/g, '');
-        for (const branch of body.split(',')) verdict(branch.split(':')[1]!.trim(), depth);
+        // Branches are "<n> : goto <chain>"; chain names may hold ':' (IPv6 endpoints).
+        for (const branch of body.split(' , ')) verdict(branch.slice(branch.indexOf(' : ') + 3).trim(), depth);
         return outputs.length ? 'dnat' : undefined;
       } else if (w === 'update' || w === 'mark' || w === 'masquerade') {
         return undefined; // no effect on the traced outcome
@@ -146,7 +142,7 @@ export function traceNft(lines: string[], flow: TracerFlow, localIPs: string[]):
   if (pre === 'drop' || pre === 'reject') return { output: outputs.join(', '), masq };
   run('nat-prerouting');
   const first = outputs[0];
-  if (first && first.includes(':')) pkt = { ...pkt, dst: first.slice(0, first.lastIndexOf(':')) };
+  if (first && first.includes(':') && first !== 'DROP' && first !== 'REJECT') pkt = { ...pkt, dst: first.slice(0, first.lastIndexOf(':')).replace(/^\[|\]$/g, '') };
   const fwd = run('filter-forward');
   if (!(fwd === 'drop' || fwd === 'reject')) run('filter-input');
   return { output: outputs.join(', '), masq };

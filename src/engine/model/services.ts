@@ -3,6 +3,7 @@
 
 import type { ClusterSettings, EndpointInfo, NodeInfo, PodInfo, Protocol, ServiceInfo, ServicePortInfo, ServiceType } from '../types.ts';
 import { fnv1a32 } from '../util/hash.ts';
+import { isIPv6 } from '../util/ip.ts';
 import { cidrContains, formatIPv4, hostIn, parseCidr, parseIPv4 } from '../util/ipv4.ts';
 import type { DocReader, Obj, ObjectMeta } from './objects.ts';
 import { fmtLabels } from './workloads.ts';
@@ -67,9 +68,9 @@ export function readService(r: DocReader, meta: ObjectMeta): ServiceIn {
   if (ports.length === 0 && clusterIP !== 'None' && type !== 'ExternalName') r.report('PP003', 'error', `Service ${meta.name} needs at least one port.`, spec);
   const ipList = (o: Obj | undefined, key: string) =>
     (o ? r.list(o, key) : []).map((v) => String(v)).filter((v) => {
-      if (parseIPv4(v) !== undefined) return true;
-      if (!v.includes(':')) r.report('PP013', 'error', `"${v}" in ${key} is not an IP address.`, o, key);
-      return false; // IPv6 addresses belong to the other family's proxier
+      if (parseIPv4(v) !== undefined || isIPv6(v)) return true;
+      r.report('PP013', 'error', `"${v}" in ${key} is not an IP address.`, o, key);
+      return false;
     });
   const status = r.map(meta.raw, 'status');
   const lb = status ? r.map(status, 'loadBalancer') : undefined;
@@ -78,7 +79,7 @@ export function readService(r: DocReader, meta: ObjectMeta): ServiceIn {
     const ip = io && r.str(io, 'ip');
     // ipMode "Proxy": the load balancer proxies, so kube-proxy does not capture the VIP
     // (KEP-1860, GA in 1.32).
-    return ip && parseIPv4(ip) !== undefined && r.str(io, 'ipMode') !== 'Proxy' ? [ip] : [];
+    return ip && (parseIPv4(ip) !== undefined || isIPv6(ip)) && r.str(io, 'ipMode') !== 'Proxy' ? [ip] : [];
   });
   const affinity = r.str(spec, 'sessionAffinity') === 'ClientIP';
   const cfg = r.map(spec, 'sessionAffinityConfig');
@@ -111,7 +112,8 @@ export function readEndpointSlice(r: DocReader, meta: ObjectMeta): SliceIn | und
     r.report('PP003', 'warning', `EndpointSlice ${meta.name} has no kubernetes.io/service-name label, so no Service uses it.`, meta.raw, 'metadata');
     return undefined;
   }
-  if ((r.str(meta.raw, 'addressType') ?? 'IPv4') !== 'IPv4') return undefined;
+  const addressType = r.str(meta.raw, 'addressType') ?? 'IPv4';
+  if (addressType !== 'IPv4' && addressType !== 'IPv6') return undefined; // FQDN slices: kube-proxy ignores them
   const ports = r.list(meta.raw, 'ports').flatMap((p) => {
     const po = p as Obj;
     const port = po && r.int(po, 'port', 1, 65535);
@@ -256,7 +258,7 @@ function endpointsOf(sv: ServiceIn, ports: ServicePortInfo[], pods: PodInfo[], s
     }
   }
   // kube-proxy keeps each port's endpoints sorted by "IP:port" (pkg/proxy/endpointslicecache.go, byEndpoint).
-  const key = (e: EndpointInfo) => `${e.ip}:${e.port}`;
+  const key = (e: EndpointInfo) => (isIPv6(e.ip) ? `[${e.ip}]:${e.port}` : `${e.ip}:${e.port}`);
   const unique = new Map<string, EndpointInfo>();
   for (const e of out) unique.set(`${e.portName}|${key(e)}`, e);
   return [...unique.values()].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
