@@ -15,7 +15,7 @@ export function App({ client }: { client: EngineClient }) {
   const { t } = useTranslation();
   return (
     <div className="pp-app">
-      <header className="pp-header">
+      <header className="pp-appbar">
         <h1>podpath</h1>
         <span className="pp-tagline">{t('tagline')}</span>
         <StatusBar />
