@@ -68,3 +68,28 @@ describe('kube-proxy iptables rules match kube-proxy\'s own expected dumps (Clus
     expect(ours).toBe(expected);
   });
 });
+
+describe('large cluster mode', () => {
+  const ports = (endpoints: number): KubeProxyServicePort[] => [
+    {
+      namespace: 'ns', name: 'big', portName: 'p', clusterIP: '172.30.0.9', port: 80, protocol: 'TCP', nodePort: 0, externalIPs: [], loadBalancerVIPs: [], loadBalancerSourceRanges: [],
+      healthCheckNodePort: 0, externalPolicyLocal: false, internalPolicyLocal: false,
+      endpoints: Array.from({ length: endpoints }, (_, i) => ({ ip: `10.1.${Math.floor(i / 250)}.${(i % 250) + 1}`, port: 80, ready: true, serving: true, terminating: false })),
+    },
+  ];
+  const params = { nodeName: 'n', nodeIP: '192.168.0.2', nodeAddresses: [], clusterCIDR: '10.0.0.0/8', masqueradeBit: 14, masqueradeAll: false, localhostNodePorts: true, nodePortAddresses: null, nfacct: { ctStateInvalidDropped: false, localhostNodePortsAccepted: false }, randomFully: false, conntrackTCPLiberal: false };
+  const sepRules = (n: number) => kubeProxyRules(ports(n), params).tables.nat.filter((c) => c.name.startsWith('KUBE-SEP-')).flatMap((c) => c.rules);
+  const svcRules = (n: number) => kubeProxyRules(ports(n), params).tables.nat.find((c) => c.name.startsWith('KUBE-SVC-'))!.rules;
+
+  it('keeps endpoint comments up to 1000 endpoints', () => {
+    expect(sepRules(1000).every((r) => r.startsWith('-m comment --comment ns/big:p '))).toBe(true);
+  });
+
+  it('drops them above 1000 (kube-proxy largeClusterEndpointsThreshold), but not the ClusterIP rule\'s', () => {
+    expect(sepRules(1001).some((r) => r.includes('--comment'))).toBe(false);
+    expect(sepRules(1001)[1]).toBe('-m tcp -p tcp -j DNAT --to-destination 10.1.0.1:80');
+    const svc = svcRules(1001);
+    expect(svc[0]).toContain('--comment "ns/big:p cluster IP"');
+    expect(svc[1]).toMatch(/^-m statistic --mode random --probability 0\.0009990010 -j KUBE-SEP-/);
+  });
+});

@@ -80,6 +80,9 @@ export interface Ruleset {
   foreign?: string[];
 }
 
+/** proxier.go largeClusterEndpointsThreshold. */
+export const LARGE_CLUSTER_ENDPOINTS = 1000;
+
 export const builtinChains: Record<TableName, string[]> = {
   filter: ['INPUT', 'FORWARD', 'OUTPUT'],
   nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
@@ -173,7 +176,11 @@ export function kubeProxyRules(ports: KubeProxyServicePort[], p: KubeProxyParams
   }
 
   const masqIfNotLocal = p.masqueradeAll ? '' : p.clusterCIDR ? ` ! -s ${p.clusterCIDR}` : undefined;
-  for (const sp of ports) writeServicePort(sp, { ...p, localhostNodePorts: localhostNPs }, add, masqIfNotLocal);
+  // "Large cluster mode": above 1000 endpoints in all, the per-endpoint rules drop their comments
+  // to keep the ruleset small (proxier.go largeClusterEndpointsThreshold, appendServiceCommentLocked).
+  const large = ports.reduce((n, sp) => n + sp.endpoints.length, 0) > LARGE_CLUSTER_ENDPOINTS;
+  const epComment = (text: string) => (large ? '' : `${comment(text)} `);
+  for (const sp of ports) writeServicePort(sp, { ...p, localhostNodePorts: localhostNPs }, add, masqIfNotLocal, epComment);
 
   const familyCidrs = (p.nodePortAddresses ?? []).filter((c) => c.includes(':') === v6);
   const npAll = familyCidrs.length === 0 || familyCidrs.includes(v6 ? '::/0' : '0.0.0.0/0');
@@ -209,7 +216,7 @@ function nodePortIPs(p: KubeProxyParams, cidrs: string[]): string[] {
 
 type Add = (t: TableName, chain: string, rule: string) => void;
 
-function writeServicePort(sp: KubeProxyServicePort, p: KubeProxyParams, add: Add, masqIfNotLocal: string | undefined) {
+function writeServicePort(sp: KubeProxyServicePort, p: KubeProxyParams, add: Add, masqIfNotLocal: string | undefined, epComment: (text: string) => string) {
   const name = servicePortName(sp);
   const proto = sp.protocol.toLowerCase();
   const pm = `-m ${proto} -p ${proto}`;
@@ -294,32 +301,32 @@ function writeServicePort(sp: KubeProxyServicePort, p: KubeProxyParams, add: Add
     add('nat', fwChain, comment(`other traffic to ${name} will be dropped by KUBE-PROXY-FIREWALL`));
   }
 
-  if (usesCluster) writeEndpointDispatch(sp, svcChain, cluster, add);
-  if (usesLocal) writeEndpointDispatch(sp, svlChain, local, add);
+  if (usesCluster) writeEndpointDispatch(sp, svcChain, cluster, add, epComment);
+  if (usesLocal) writeEndpointDispatch(sp, svlChain, local, add, epComment);
 
   for (const ep of allReachable) {
     const sep = sepChainName(sp, ep);
     // Hairpin: a pod reaching itself through the Service must be masqueraded.
-    add('nat', sep, `${comment(name)} -s ${ep.ip} -j KUBE-MARK-MASQ`);
+    add('nat', sep, `${epComment(name)}-s ${ep.ip} -j KUBE-MARK-MASQ`);
     const recent = sp.affinitySeconds !== undefined ? ` -m recent --name ${sep} --set` : '';
-    add('nat', sep, `${comment(name)}${recent} ${pm} -j DNAT --to-destination ${endpointString(ep)}`);
+    add('nat', sep, `${epComment(name)}${recent.trimStart()}${recent ? ' ' : ''}${pm} -j DNAT --to-destination ${endpointString(ep)}`);
   }
 }
 
 /** writeServiceToEndpointRules: affinity checks first, then the probability ladder. */
-function writeEndpointDispatch(sp: KubeProxyServicePort, chainName: string, eps: KubeProxyEndpoint[], add: Add) {
+function writeEndpointDispatch(sp: KubeProxyServicePort, chainName: string, eps: KubeProxyEndpoint[], add: Add, epComment: (text: string) => string) {
   const name = servicePortName(sp);
   if (sp.affinitySeconds !== undefined) {
     for (const ep of eps) {
       const sep = sepChainName(sp, ep);
-      add('nat', chainName, `${comment(`${name} -> ${endpointString(ep)}`)} -m recent --name ${sep} --rcheck --seconds ${sp.affinitySeconds} --reap -j ${sep}`);
+      add('nat', chainName, `${epComment(`${name} -> ${endpointString(ep)}`)}-m recent --name ${sep} --rcheck --seconds ${sp.affinitySeconds} --reap -j ${sep}`);
     }
   }
   const n = eps.length;
   eps.forEach((ep, i) => {
     // Endpoint i of n is taken with probability 1/(n-i); the last one always.
-    const stat = i < n - 1 ? ` -m statistic --mode random --probability ${probability(n - i)}` : '';
-    add('nat', chainName, `${comment(`${name} -> ${endpointString(ep)}`)}${stat} -j ${sepChainName(sp, ep)}`);
+    const stat = i < n - 1 ? `-m statistic --mode random --probability ${probability(n - i)} ` : '';
+    add('nat', chainName, `${epComment(`${name} -> ${endpointString(ep)}`)}${stat}-j ${sepChainName(sp, ep)}`);
   });
 }
 
