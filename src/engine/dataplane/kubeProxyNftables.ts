@@ -25,16 +25,23 @@ export interface NftParams {
 }
 
 
-/** hash8(s) + "-" + s, s = "<ns>/<svc>/<proto>/<portName>" (proxier.go servicePortChainNameBase). */
-function svcBase(sp: KubeProxyServicePort): string {
-  const s = `${sp.namespace}/${sp.name}/${sp.protocol.toLowerCase()}/${sp.portName}`;
-  return `${kubeProxyHash(s, 8)}-${s}`;
+/**
+ * hash8(name) + "-" + name, cut to 240 characters with "..." (knftables' 256-character limit minus
+ * the longest prefix; pkg/proxy/nftables/proxier.go hashAndTruncate).
+ */
+function hashAndTruncate(name: string): string {
+  const out = `${kubeProxyHash(name, 8)}-${name}`;
+  return out.length > 240 ? out.slice(0, 237) + '...' : out;
 }
 
-/** …and for an endpoint: s = "<svc s>__<ip>/<port>" (servicePortEndpointChainNameBase). */
+/** "<ns>/<svc>/<proto>/<portName>" (servicePortChainNameBase). */
+function svcBase(sp: KubeProxyServicePort): string {
+  return hashAndTruncate(`${sp.namespace}/${sp.name}/${sp.protocol.toLowerCase()}/${sp.portName}`);
+}
+
+/** …"__<ip>/<port>" for an endpoint; an IPv6 address has its colons turned into dots (servicePortEndpointChainNameBase). */
 function epBase(sp: KubeProxyServicePort, ep: KubeProxyEndpoint): string {
-  const s = `${sp.namespace}/${sp.name}/${sp.protocol.toLowerCase()}/${sp.portName}__${ep.ip}/${ep.port}`;
-  return `${kubeProxyHash(s, 8)}-${s}`;
+  return hashAndTruncate(`${sp.namespace}/${sp.name}/${sp.protocol.toLowerCase()}/${sp.portName}__${ep.ip.replaceAll(':', '.')}/${ep.port}`);
 }
 
 /** The whole ruleset for one node, one statement per line. */
@@ -105,7 +112,7 @@ function servicePortStatements(sp: KubeProxyServicePort, p: NftParams, T: string
   const base = svcBase(sp);
   const { cluster, local, allReachable, hasAny } = categorizeEndpoints(sp, p.nodeName);
   const clusterChain = `service-${base}`;
-  // Not seen in the reference rulesets: the Local-policy chain's prefix (proxier.go servicePortPolicyLocalChainNamePrefix).
+  // Chain prefixes: proxier.go servicePortPolicyClusterChainNamePrefix "service-", …LocalChainNamePrefix "local-".
   const localChain = `local-${base}`;
   const extChain = `external-${base}`;
   const fwChain = `firewall-${base}`;
