@@ -164,7 +164,8 @@ function servicePortStatements(sp: KubeProxyServicePort, p: NftParams, T: string
     const node = p.nodeIP ? parseIPv4(p.nodeIP) : undefined;
     const allowFromNode = node !== undefined && cidrs.some((c) => cidrContains(c, node));
     const sources = [...cidrs.map(formatCidr), ...(allowFromNode ? sp.loadBalancerVIPs : [])];
-    rule(fwChain, `${fam} saddr != { ${sources.join(', ')} } drop`);
+    // knftables.Concat joins the "{", cidr, ",", … tokens with spaces (proxier.go).
+    rule(fwChain, `${fam} saddr != { ${sources.join(' , ')} } drop`);
   }
   const dispatch = (chain: string, eps: KubeProxyEndpoint[]) => {
     if (sp.affinitySeconds !== undefined) for (const ep of eps) rule(chain, `${fam} saddr @affinity-${epBase(sp, ep)} goto endpoint-${epBase(sp, ep)}`);
