@@ -107,7 +107,7 @@ async function main() {
     console.log(`${name}`);
     for (const [stage, s] of Object.entries(st)) console.log(`  ${stage.padEnd(9)} median ${ms(s.median)}  p95 ${ms(s.p95)}`);
   }
-  console.log('\n## kube-proxy iptables mode at scale (rule generation; the linear KUBE-SERVICES walk; IPVS is not modelled yet)');
+  console.log('\n## kube-proxy iptables mode at scale (rule generation; the linear KUBE-SERVICES walk — the IPVS packet walk is not modelled yet)');
   for (const row of benchKubeProxy([1000, 10000])) console.log(row);
   if (process.argv.includes('--no-build')) return;
   const dist = build();
