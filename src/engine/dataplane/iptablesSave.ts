@@ -2,7 +2,7 @@
 // kube-proxy's own tests apply before comparing dumps (proxier_test.go sortIPTablesRules).
 
 import type { Topology } from '../types.ts';
-import { isIPv6 } from '../util/ip.ts';
+import { ipInCidr, isIPv6 } from '../util/ip.ts';
 import { kubeProxyIpvs, renderIpsets, renderIpvsadm } from './kubeProxyIpvs.ts';
 import { kubeProxyNftables, nftLoadOrder } from './kubeProxyNftables.ts';
 import { builtinChains, kubeProxyRules, type Chain, type KubeProxyParams, type KubeProxyServicePort, type Ruleset, type TableName } from './kubeProxyIptables.ts';
@@ -176,7 +176,7 @@ export function nftablesSave(t: Topology, nodeName: string): string {
     masqueradeAll: kp.masqueradeAll,
     masqueradeBit: kp.masqueradeBit,
     // In nftables mode --nodeport-addresses defaults to the node's primary IPs (KEP-3866).
-    nodePortIPs: kp.nodePortAddresses ? kp.nodeAddresses.filter((a) => !a.startsWith('127.') && kp.nodePortAddresses!.some((c) => c.startsWith(a + '/'))) : [node.ip],
+    nodePortIPs: kp.nodePortAddresses ? kp.nodeAddresses.filter((a) => !a.startsWith('127.') && kp.nodePortAddresses!.some((c) => ipInCidr(a, c))) : [node.ip],
   });
   return `# kube-proxy (nftables mode) ruleset on ${nodeName}, as nft -f input\n${nftLoadOrder(lines)}`;
 }
