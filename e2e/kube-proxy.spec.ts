@@ -71,3 +71,37 @@ test('the Scenario picker in Japanese', async ({ page }) => {
   await picker.selectOption({ label: 'cndjp4 ステップ 4: クラスタ外から NodePort へ' });
   await expect(page.getByRole('region', { name: 'クラスタ図' }).getByLabel(/^クラスタ外のクライアント 198\.51\.100\.\d+$/)).toBeVisible();
 });
+
+test('switching kube-proxy mode: iptables → ipvs → nftables changes the trace and the rules panel', async ({ page }) => {
+  const app = new PodpathPage(page);
+  await app.open();
+  const hops = app.hopOptions();
+  await expect(hops.filter({ hasText: /KUBE-SEP-[A-Z0-9]{16} DNAT/ })).toHaveCount(1);
+  const nodeSelect = await app.openIptables();
+  await nodeSelect.selectOption('node-2');
+  await expect(page.getByLabel('iptables-save node-2')).toContainText('kube-proxy (iptables mode)');
+
+  // Add a KubeProxyConfiguration with mode: ipvs at the end of the text, as a person would type it.
+  await app.editor.locator('.view-lines').click();
+  await page.keyboard.press('Control+End');
+  await page.keyboard.insertText('\n---\napiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: ipvs\n');
+  await expect(hops.filter({ hasText: /^\d+\.\s*IPVS: TCP [\d.]+:80 rr → real server/ })).toHaveCount(1, { timeout: 15_000 });
+  await expect(hops.filter({ hasText: /KUBE-SEP-/ })).toHaveCount(0);
+  await expect(hops.filter({ hasText: 'IPVS: reply un-NATed' })).toHaveCount(1);
+  await expect(page.getByLabel('iptables-save node-2')).toContainText('ipvsadm -Ln');
+  await expect(page.getByLabel('iptables-save node-2')).toContainText('--match-set KUBE-CLUSTER-IP');
+  await expect(app.diagram.getByText('IPVS + iptables (kube-proxy) · ip route').first()).toBeVisible();
+  await page.screenshot({ path: 'test-results/ipvs-mode.png' });
+
+  // nftables: the panel shows the nftables ruleset; the trace walks iptables mode and says so.
+  // The caret is still below the text it typed: up one line, to the end of "mode: ipvs".
+  await app.editor.locator('.view-lines').click();
+  await page.keyboard.press('Control+End');
+  await page.keyboard.press('ArrowUp');
+  await page.keyboard.press('End');
+  for (let i = 0; i < 4; i++) await page.keyboard.press('Backspace');
+  await page.keyboard.insertText('nftables');
+  await expect(page.getByLabel('iptables-save node-2')).toContainText('add table ip kube-proxy', { timeout: 15_000 });
+  await expect(app.diagnostics).toContainText('nftables');
+  await expect(hops.filter({ hasText: /KUBE-SEP-[A-Z0-9]{16} DNAT/ })).toHaveCount(1);
+});

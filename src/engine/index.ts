@@ -1,6 +1,6 @@
 // The engine's entry points: the only functions the Worker, the CLI and the tests call.
 export { loadSnapshot } from './snapshot.ts';
 export { traceFlow } from './trace/trace.ts';
-export { iptablesSave, ipvsSave, nftablesSave } from './dataplane/iptablesSave.ts';
+export { iptablesSave, ipvsSave, kubeProxySave, nftablesSave } from './dataplane/iptablesSave.ts';
 export { ids } from './ids.ts';
 export type * from './types.ts';

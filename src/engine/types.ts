@@ -148,7 +148,8 @@ export interface ServiceInfo {
 
 /** kube-proxy's configuration (KubeProxyConfiguration, kubeproxy.config.k8s.io/v1alpha1). */
 export interface KubeProxySettings {
-  mode: 'iptables';
+  /** The mode the trace walks: iptables, or ipvs (simulated); nftables is generated but walked as iptables. */
+  mode: 'iptables' | 'ipvs' | 'nftables';
   masqueradeBit: number;
   masqueradeAll: boolean;
   localhostNodePorts: boolean;

@@ -1,7 +1,7 @@
 // The engine Worker: a thin dispatch from typed RPC calls to the pure engine and layout.
 // Nothing else lives here (STYLE.md: keep workers thin).
 import * as Comlink from 'comlink';
-import { iptablesSave, loadSnapshot, traceFlow } from '../engine/index.ts';
+import { kubeProxySave, loadSnapshot, traceFlow } from '../engine/index.ts';
 import type { Topology } from '../engine/types.ts';
 import { layoutTopology } from '../layout/layout.ts';
 import type { EngineApi, Result } from './protocol.ts';
@@ -32,7 +32,7 @@ const api: EngineApi = {
   iptablesSave: (node) =>
     asResult(() => {
       if (!lastGood) throw new Error('no topology loaded yet');
-      return iptablesSave(lastGood, node);
+      return kubeProxySave(lastGood, node);
     }),
 };
 

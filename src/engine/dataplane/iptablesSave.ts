@@ -3,7 +3,7 @@
 
 import type { Topology } from '../types.ts';
 import { ipInCidr, isIPv6 } from '../util/ip.ts';
-import { kubeProxyIpvs, renderIpsets, renderIpvsadm } from './kubeProxyIpvs.ts';
+import { kubeProxyIpvs, renderIpsets, renderIpvsadm, type IpvsState } from './kubeProxyIpvs.ts';
 import { kubeProxyNftables, nftLoadOrder } from './kubeProxyNftables.ts';
 import { builtinChains, kubeProxyRules, type Chain, type KubeProxyParams, type KubeProxyServicePort, type Ruleset, type TableName } from './kubeProxyIptables.ts';
 
@@ -135,12 +135,12 @@ export function iptablesSave(t: Topology, nodeName: string): string {
   return `# kube-proxy (iptables mode) rules on ${nodeName}, as kube-proxy writes them (iptables-restore input)\n` + renderRuleset(nodeRuleset(t, nodeName), { builtins: true });
 }
 
-/** IPVS mode on one node (simulated): `ipvsadm -Ln`, the ipsets, and the iptables rules of that mode. */
-export function ipvsSave(t: Topology, nodeName: string): string {
+/** kube-proxy's IPVS state on one node (simulated). */
+export function nodeIpvsState(t: Topology, nodeName: string): IpvsState {
   const node = t.nodes.find((n) => n.name === nodeName);
   if (!node) throw new Error(`no node ${nodeName}`);
   const kp = kubeProxyParamsFor(t, nodeName);
-  const state = kubeProxyIpvs(servicePortsOf(t), {
+  return kubeProxyIpvs(servicePortsOf(t), {
     nodeName,
     nodeIP: node.ip,
     nodeIPs: kp.nodeAddresses,
@@ -151,6 +151,11 @@ export function ipvsSave(t: Topology, nodeName: string): string {
     scheduler: 'rr',
     randomFully: kp.randomFully,
   });
+}
+
+/** IPVS mode on one node (simulated): `ipvsadm -Ln`, the ipsets, and the iptables rules of that mode. */
+export function ipvsSave(t: Topology, nodeName: string): string {
+  const state = nodeIpvsState(t, nodeName);
   return [
     `# kube-proxy IPVS mode on ${nodeName} (simulated: IPVS is not built into this machine's kernel)`,
     `# kube-ipvs0 (dummy device) holds: ${state.dummyAddresses.join(', ') || '(nothing)'}`,
@@ -179,4 +184,10 @@ export function nftablesSave(t: Topology, nodeName: string): string {
     nodePortIPs: kp.nodePortAddresses ? kp.nodeAddresses.filter((a) => !a.startsWith('127.') && kp.nodePortAddresses!.some((c) => ipInCidr(a, c))) : [node.ip],
   });
   return `# kube-proxy (nftables mode) ruleset on ${nodeName}, as nft -f input\n${nftLoadOrder(lines)}`;
+}
+
+/** The node's kube-proxy state in the mode the cluster runs (KubeProxyConfiguration.mode). */
+export function kubeProxySave(t: Topology, nodeName: string): string {
+  const mode = t.settings.kubeProxy.mode;
+  return mode === 'ipvs' ? ipvsSave(t, nodeName) : mode === 'nftables' ? nftablesSave(t, nodeName) : iptablesSave(t, nodeName);
 }

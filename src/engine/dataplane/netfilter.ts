@@ -32,6 +32,28 @@ export interface NfContext {
   rng: Prng;
   /** The address MASQUERADE uses: the primary address of the outgoing interface. */
   ifaceAddress(iface: string): string | undefined;
+  /** IPVS mode's ipsets, for "-m set --match-set". */
+  ipsets?: Record<string, { type: string; entries: string[] }>;
+  /** Bridges whose ports count for "-m physdev --physdev-is-in". */
+  bridges?: ReadonlySet<string>;
+}
+
+/** ipset membership for "-m set --match-set NAME flags" (flags pick which packet fields form the key). */
+function inIpset(set: { type: string; entries: string[] } | undefined, flags: string, p: NfPacket): boolean {
+  if (!set) return false;
+  const field = (f: string, i: number) => {
+    if (f === 'dst') return i === 0 ? p.dst : `${p.proto}:${p.dport}`;
+    return i === 0 ? p.src : `${p.proto}:${p.sport}`;
+  };
+  const fs = flags.split(',');
+  if (set.type === 'bitmap:port') return set.entries.includes(String(fs[0] === 'dst' ? p.dport : p.sport));
+  if (set.type === 'hash:ip') return set.entries.includes(fs[0] === 'dst' ? p.dst : p.src);
+  const key = [field(fs[0]!, 0), field(fs[1]!, 1)].join(',');
+  if (set.type === 'hash:ip,port') return set.entries.includes(key);
+  const third = fs[2] === 'dst' ? p.dst : p.src;
+  if (set.type === 'hash:ip,port,ip') return set.entries.includes(`${key},${third}`);
+  // hash:ip,port,net: the third part is a CIDR the address must fall in.
+  return set.entries.some((e) => e.startsWith(`${key},`) && ipInCidr(third, e.slice(key.length + 1)));
 }
 
 export interface HookResult {
@@ -135,6 +157,13 @@ export function parseRule(text: string): ParsedRule {
         add((p) => ((p.mark & mask) >>> 0) === (value & mask));
         break;
       }
+      case '--match-set': {
+        const name = arg();
+        const flags = arg();
+        add((p, c) => inIpset(c.ipsets?.[name], flags, p));
+        break;
+      }
+      case '--physdev-is-in': add((p, c) => !!p.inIface && !!c.bridges?.has(p.inIface)); break;
       case '--mode': arg(); break;
       case '--probability': r.probability = Number(arg()); neg = false; break;
       case '-j': r.target = arg(); break;

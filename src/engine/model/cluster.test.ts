@@ -198,9 +198,15 @@ describe('KubeProxyConfiguration', () => {
     expect(rules).toContain('-j MARK --or-mark 0x8000');
   });
 
-  it('says so when asked for a mode it does not model yet', () => {
-    const d = loadSnapshot(kpc('mode: ipvs\n'), 1).diagnostics;
+  it('says so when asked for a mode the trace does not walk yet', () => {
+    const d = loadSnapshot(kpc('mode: nftables\n'), 1).diagnostics;
     expect(d.map((x) => [x.code, x.severity])).toEqual([['PP004', 'warning']]);
+  });
+
+  it('mode: ipvs switches the cluster to IPVS mode (simulated)', () => {
+    const s = loadSnapshot(kpc('mode: ipvs\n'), 1);
+    expect(s.topology.settings.kubeProxy.mode).toBe('ipvs');
+    expect(s.diagnostics.map((x) => [x.code, x.severity])).toEqual([['PP004', 'info']]);
   });
 });
 

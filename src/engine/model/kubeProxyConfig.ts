@@ -16,8 +16,12 @@ export function readKubeProxyConfiguration(r: DocReader, doc: Obj, s: ClusterSet
     r.report('PP013', 'error', 'KubeProxyConfiguration needs apiVersion: kubeproxy.config.k8s.io/v1alpha1.', doc, 'apiVersion');
   }
   const mode = r.str(doc, 'mode') ?? '';
-  if (mode === 'ipvs' || mode === 'nftables') {
-    r.report('PP004', 'warning', `The trace does not walk kube-proxy's ${mode} mode yet and shows iptables mode; the CLI prints the ${mode} state (npm run cli -- iptables-save <files> --node <node> --mode ${mode}).`, doc, 'mode');
+  if (mode === 'ipvs') {
+    kp.mode = 'ipvs';
+    r.report('PP004', 'info', 'IPVS is simulated: the virtual servers and ipsets follow kube-proxy, but no real kernel checks them here.', doc, 'mode');
+  } else if (mode === 'nftables') {
+    kp.mode = 'nftables';
+    r.report('PP004', 'warning', "The trace does not walk kube-proxy's nftables mode yet and shows iptables mode; the rules panel and the CLI show the nftables ruleset.", doc, 'mode');
   } else if (mode !== '' && mode !== 'iptables') {
     r.report('PP013', 'error', `mode must be iptables, ipvs or nftables (found "${mode}"); "" means iptables on Linux.`, doc, 'mode');
   }

@@ -2,7 +2,8 @@
 // netfilter's hooks and conntrack, routing, and out to a local pod, over VXLAN to another node,
 // or out of eth0 to a client outside the cluster.
 
-import type { NodeInfo, Packet, PodInfo, Verdict } from '../types.ts';
+import type { NodeInfo, Packet, PodInfo, RouteEntry, Verdict } from '../types.ts';
+import type { VirtualServer } from '../dataplane/kubeProxyIpvs.ts';
 import { ids } from '../ids.ts';
 import { formatRoute } from '../dataplane/flannel.ts';
 import { runHook, type CtState, type NfPacket } from '../dataplane/netfilter.ts';
@@ -10,7 +11,7 @@ import { lookupRoute } from '../dataplane/routing.ts';
 import { decrementTtl, eth, ip, setAddresses, setEthernet, tcp, vxlanDecap, vxlanEncap, vxlanSourcePort } from '../packet/packet.ts';
 import { fnv1a32 } from '../util/hash.ts';
 import { macFor } from '../model/names.ts';
-import { CITE_FLANNEL, CITE_NETFILTER, Walk, chainPath, key, nfContext, nfPacket, nodeLocalIPs, tupleOf, type CtEntry } from './walk.ts';
+import { CITE_FLANNEL, CITE_NETFILTER, Walk, chainPath, key, nfContext, nfPacket, nodeLocalIPs, tupleOf, type CtEntry, type CtHit } from './walk.ts';
 
 export type Arrival =
   | { kind: 'delivered'; to: { pod: PodInfo } | { external: string }; packet: Packet }
@@ -82,17 +83,31 @@ export function nodeStack(w: Walk, node: NodeInfo, p0: Packet, inIface: string, 
             rules: pre.steps,
             cite: CITE_NETFILTER,
           }
-        : {
-            kind: 'netfilter',
-            title: 'nat PREROUTING: no kube-proxy rule matched',
-            detail: `conntrack: a new connection on ${node.name} (${t0.src}:${t0.sport} → ${t0.dst}:${t0.dport}). It walks the nat table, but its destination is no Service address, so nothing is rewritten.`,
-            rules: pre.steps,
-            cite: CITE_NETFILTER,
-          },
+        : w.ipvsMode && pre.steps.some((x) => x.matched && x.effect.includes('jump KUBE-SERVICES') === false && x.chain !== 'PREROUTING')
+          ? {
+              kind: 'netfilter',
+              title: `nat ${chainPath('PREROUTING', pre)}: no DNAT in IPVS mode${mark ? ', marked for masquerade' : ''}`,
+              detail: `conntrack: a new connection on ${node.name} (${t0.src}:${t0.sport} → ${t0.dst}:${t0.dport}). In IPVS mode the nat table only matches kube-proxy's ipsets to mark or accept the packet${mark ? ' (here KUBE-MARK-MASQ set mark 0x' + mark.toString(16) + ')' : ''}; IPVS itself will rewrite the destination.`,
+              rules: pre.steps,
+              cite: 'kubernetes pkg/proxy/ipvs/proxier.go (writeIptablesRules)',
+            }
+          : {
+              kind: 'netfilter',
+              title: 'nat PREROUTING: no kube-proxy rule matched',
+              detail: `conntrack: a new connection on ${node.name} (${t0.src}:${t0.sport} → ${t0.dst}:${t0.dport}). It walks the nat table, but its destination is no Service address, so nothing is rewritten.`,
+              rules: pre.steps,
+              cite: CITE_NETFILTER,
+            },
     p0,
     p,
   );
   if (pre.verdict !== 'ACCEPT') return { kind: pre.verdict === 'REJECT' ? 'rejected' : 'dropped', at: nf, message: `Dropped in PREROUTING on ${node.name}.` };
+
+  // IPVS mode: a new connection to a virtual server is delivered locally (the VIP sits on
+  // kube-ipvs0, or is the node's own address for a NodePort) and IPVS takes it at LOCAL_IN.
+  const ipvs = w.ipvsOf(node.name);
+  const vs = !hit && ipvs?.virtualServers.find((v) => v.address === ip(p).dst && v.port === tcp(p).dstPort && v.protocol === 'TCP');
+  if (vs) return ipvsLocalIn(w, node, p, entry, vs, inIface, mark);
 
   // Routing decision.
   if (nodeLocalIPs(node).has(ip(p).dst)) {
@@ -125,7 +140,53 @@ export function nodeStack(w: Walk, node: NodeInfo, p0: Packet, inIface: string, 
     const why = fwdRes.steps.filter((s) => s.matched).map((s) => s.text).pop() ?? '';
     return { kind: fwdRes.verdict === 'REJECT' ? 'rejected' : 'dropped', at: nf, message: `${fwdRes.verdict} in filter FORWARD on ${node.name}: ${why}` };
   }
+  if (hit?.dir === 'reply' && entry.dnat?.by === 'ipvs') {
+    // IPVS undoes its own DNAT on the reply, in its FORWARD hook (ip_vs_out, ip_vs_core.c).
+    const back = setAddresses(p, { src: entry.orig.dst, sport: entry.orig.dport });
+    w.add(nf, node.name, { kind: 'conntrack', title: `IPVS: reply un-NATed — source ${ip(p).src}:${tcp(p).srcPort} → ${entry.orig.dst}:${entry.orig.dport}`, detail: `The reply belongs to an IPVS connection (virtual server ${entry.orig.dst}:${entry.orig.dport}). IPVS's FORWARD hook (ip_vs_out) rewrites its source back to the virtual server's address, so the client sees the address it dialled.`, cite: 'Linux net/netfilter/ipvs/ip_vs_core.c (ip_vs_out)' }, p, back);
+    p = back;
+  }
 
+  return postroutingAndOut(w, node, p, route, inIface, mark, hit, entry, switched);
+}
+
+/**
+ * IPVS at LOCAL_IN (ip_vs_in_hook, after filter INPUT): the virtual server picks a real server,
+ * IPVS rewrites the destination (Masq forwarding) and sends the packet out itself through
+ * LOCAL_OUT → routing → POSTROUTING. Simulated: IPVS is not in this machine's kernel.
+ */
+function ipvsLocalIn(w: Walk, node: NodeInfo, p: Packet, entry: CtEntry, vs: VirtualServer, inIface: string, mark0: number): Arrival {
+  const nf = ids.netfilter(node.name);
+  const rules = w.rulesOf(node.name);
+  const onDummy = w.ipvsOf(node.name)!.dummyAddresses.includes(vs.address);
+  const input = runHook(rules, 'INPUT', nfPacket(p, mark0, inIface), nfContext(w, node, 'NEW', false), true);
+  w.add(nf, node.name, { kind: 'route', title: `local delivery: ${vs.address} ${onDummy ? 'is bound on kube-ipvs0' : `is ${node.name}'s own address`} → filter INPUT: ${input.verdict}`, detail: `kube-proxy binds every ClusterIP (and external / load-balancer IP) to the dummy device kube-ipvs0, so the routing decision delivers the packet locally. It walks filter INPUT first (KUBE-IPVS-FILTER lets addresses of Services through), then IPVS takes it.`, rules: input.steps, cite: 'kubernetes pkg/proxy/ipvs/proxier.go; Linux net/netfilter/ipvs/ip_vs_core.c' }, p, p);
+  if (input.verdict !== 'ACCEPT') return { kind: input.verdict === 'REJECT' ? 'rejected' : 'dropped', at: nf, message: `${input.verdict} in filter INPUT on ${node.name}.` };
+  if (vs.realServers.length === 0) {
+    w.add(nf, node.name, { kind: 'netfilter', title: `IPVS: virtual server ${vs.protocol} ${vs.address}:${vs.port} has no real servers`, detail: 'IPVS answers with ICMP port unreachable and drops the packet (ip_vs_leave).', cite: 'Linux net/netfilter/ipvs/ip_vs_core.c (ip_vs_leave)' }, p, p);
+    return { kind: 'rejected', at: nf, message: `IPVS virtual server ${vs.address}:${vs.port} has no real servers: ICMP port unreachable.` };
+  }
+  // Round robin: where the rotation stands depends on earlier connections; the seed stands in for them.
+  const rs = vs.realServers[w.rng.int(0, vs.realServers.length - 1)]!;
+  const dnat = setAddresses(p, { dst: rs.address, dport: rs.port });
+  entry.dnat = { ip: rs.address, port: rs.port, by: 'ipvs' };
+  // With net.ipv4.vs.conntrack=1 IPVS keeps the conntrack entry and updates its reply tuple.
+  w.ctSetReply(node.name, entry, { src: rs.address, sport: rs.port, dst: entry.orig.src, dport: entry.orig.sport });
+  w.add(nf, node.name, { kind: 'netfilter', title: `IPVS: ${vs.protocol} ${vs.address}:${vs.port} ${vs.scheduler} → real server ${rs.address}:${rs.port} (Masq)`, detail: `ipvsadm -Ln lists this virtual server with ${vs.realServers.length} real server(s): ${vs.realServers.map((r) => `${r.address}:${r.port}`).join(', ')}. The ${vs.scheduler === 'rr' ? 'round-robin' : vs.scheduler} scheduler picks one (the rotation's position comes from this trace's seed) and IPVS rewrites the destination — a hash lookup, not a walk through rules.`, cite: 'kubernetes pkg/proxy/ipvs/proxier.go (syncService, syncEndpoint); Linux net/netfilter/ipvs/ip_vs_core.c, ip_vs_rr.c' }, p, dnat);
+  const route = lookupRoute(node.routes, rs.address);
+  if (!route) return { kind: 'unreachable', at: nf, message: `No route to ${rs.address} on ${node.name}.` };
+  const out = runHook(rules, 'OUTPUT', nfPacket(dnat, mark0, undefined, route.dev), nfContext(w, node, 'NEW', true), false);
+  w.add(nf, node.name, { kind: 'route', title: `IPVS sends it on: filter OUTPUT, route ${formatRoute(route)}`, detail: 'IPVS transmits the rewritten packet itself (ip_vs_nat_xmit): it passes LOCAL_OUT — filter OUTPUT with KUBE-IPVS-OUT-FILTER — and the routing table picks the way to the real server.', rules: out.steps, cite: 'Linux net/netfilter/ipvs/ip_vs_xmit.c' }, dnat, dnat);
+  return postroutingAndOut(w, node, dnat, route, inIface, mark0, undefined, entry, false);
+}
+
+
+/** POSTROUTING (nat) and out of the node: to a local pod, over VXLAN, or out of eth0. */
+function postroutingAndOut(w: Walk, node: NodeInfo, p: Packet, route: RouteEntry, inIface: string, mark: number, hit: CtHit | undefined, entry: CtEntry, switched: boolean): Arrival {
+  const nf = ids.netfilter(node.name);
+  const rules = w.rulesOf(node.name);
+  const bridge = w.t.settings.cni.bridge;
+  const ctstate: CtState = hit ? 'ESTABLISHED' : 'NEW';
   // POSTROUTING (nat): MASQUERADE for a marked first packet; for a reply, conntrack undoes the
   // DNAT on the source (a SRC manip: nf_nat_ipv4_out, HOOK2MANIP).
   const post = runHook(rules, 'POSTROUTING', nfPacket(p, mark, inIface, route.dev), nfContext(w, node, ctstate, false), !hit);
@@ -142,7 +203,7 @@ export function nodeStack(w: Walk, node: NodeInfo, p0: Packet, inIface: string, 
     entry.snat = { ip: post.snat.ip, port: sport };
     title = `nat POSTROUTING → KUBE-POSTROUTING: MASQUERADE — source ${ip(p).src}:${tcp(p).srcPort} → ${post.snat.ip}:${sport}`;
     detail = `The packet carries kube-proxy's masquerade mark, so KUBE-POSTROUTING clears it and MASQUERADE rewrites the source to ${route.dev}'s address ${post.snat.ip}${randomFully ? ' with a random source port (--random-fully)' : ''}. The backend will answer to this node, which can undo both translations.`;
-  } else if (hit?.dir === 'reply' && entry.dnat) {
+  } else if (hit?.dir === 'reply' && entry.dnat && entry.dnat.by !== 'ipvs') {
     out = setAddresses(out, { src: entry.orig.dst, sport: entry.orig.dport });
     title = `conntrack: reverse DNAT — source ${ip(p).src}:${tcp(p).srcPort} → ${entry.orig.dst}:${entry.orig.dport}`;
     detail = `This packet is the reply of a connection whose destination was DNATed on ${node.name}. conntrack rewrites its source back to the address the client dialled (${entry.orig.dst}:${entry.orig.dport}), so the client's socket accepts it.`;

@@ -152,3 +152,32 @@ describe('from outside the cluster to a NodePort (cndjp4 step 4)', () => {
     expect(t.verdict.message).toMatch(/not routed outside the cluster/);
   });
 });
+
+describe('IPVS mode (simulated)', () => {
+  const ipvsText = `${defaultScenario}---\napiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: ipvs\n`;
+  const s = loadSnapshot(ipvsText, 1);
+  const t = s.topology;
+  const traces = Array.from({ length: 20 }, (_, seed) => traceFlow(t, s.flows[0]!, seed));
+
+  it('delivers through a virtual server: local delivery on kube-ipvs0, then IPVS picks a real server', () => {
+    expect(new Set(traces.map((x) => x.backend?.podId)).size).toBe(2);
+    const tr = traces.find((x) => x.backend!.node !== client.node)!;
+    const titles = tr.hops.map((h) => h.mechanism.title);
+    expect(titles.some((x) => /DNAT → /.test(x))).toBe(false);
+    expect(titles).toContainEqual(expect.stringMatching(/^local delivery: [\d.]+ is bound on kube-ipvs0 → filter INPUT: ACCEPT$/));
+    expect(titles).toContainEqual(expect.stringMatching(/^IPVS: TCP [\d.]+:80 rr → real server 10\.244\.\d+\.\d+:80 \(Masq\)$/));
+    expect(titles).toContainEqual(expect.stringMatching(/^IPVS: reply un-NATed — source 10\.244\.\d+\.\d+:80 → [\d.]+:80$/));
+    expect(tr.verdict.kind).toBe('delivered');
+    const input = tr.hops.find((h) => h.mechanism.title.startsWith('local delivery'))!;
+    expect(input.mechanism.rules!.some((r) => r.matched && r.text.includes('--match-set KUBE-CLUSTER-IP dst,dst -j RETURN'))).toBe(true);
+  });
+
+  it('a NodePort from outside is marked by KUBE-NODE-PORT and masqueraded', () => {
+    const np = loadSnapshot(`${nodePortScenario}---\napiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: ipvs\n`, 1);
+    const tr = traceFlow(np.topology, np.flows[0]!, 2);
+    const titles = tr.hops.map((h) => h.mechanism.title);
+    expect(titles).toContainEqual(expect.stringMatching(/KUBE-NODE-PORT → KUBE-MARK-MASQ: no DNAT in IPVS mode, marked for masquerade$/));
+    expect(titles).toContainEqual(expect.stringMatching(/MASQUERADE — source 198\.51\.100\.7/));
+    expect(tr.verdict.kind).toBe('delivered');
+  });
+});

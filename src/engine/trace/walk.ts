@@ -1,7 +1,8 @@
 // The state of one trace: the hops so far, each node's conntrack table and ruleset, the PRNG.
 
 import type { Hop, NodeInfo, Packet, Topology } from '../types.ts';
-import { nodeRuleset } from '../dataplane/iptablesSave.ts';
+import { nodeIpvsState, nodeRuleset } from '../dataplane/iptablesSave.ts';
+import type { IpvsState } from '../dataplane/kubeProxyIpvs.ts';
 import type { Ruleset } from '../dataplane/kubeProxyIptables.ts';
 import type { CtState, Hook, HookResult, NfContext, NfPacket } from '../dataplane/netfilter.ts';
 import { ip, tcp } from '../packet/packet.ts';
@@ -19,7 +20,8 @@ export interface Tuple { src: string; sport: number; dst: string; dport: number 
 export interface CtEntry {
   orig: Tuple;
   reply: Tuple;
-  dnat?: { ip: string; port: number };
+  /** The DNAT binding; `by: 'ipvs'` when IPVS made it (undone by ip_vs_out at FORWARD, not by nf_nat). */
+  dnat?: { ip: string; port: number; by?: 'ipvs' };
   snat?: { ip: string; port: number };
 }
 
@@ -42,10 +44,26 @@ export class Walk {
     this.hops.push({ index: this.hops.length, direction: this.direction, at, node, mechanism, before, after });
   }
 
+  private ipvs = new Map<string, IpvsState>();
+
+  /** The iptables rules the trace walks: kube-proxy's iptables mode, or the few rules of IPVS mode. */
   rulesOf(node: string): Ruleset {
+    if (this.ipvsMode) return this.ipvsOf(node)!.ruleset;
     let r = this.rules.get(node);
     if (!r) this.rules.set(node, (r = nodeRuleset(this.t, node)));
     return r;
+  }
+
+  get ipvsMode(): boolean {
+    return this.t.settings.kubeProxy.mode === 'ipvs';
+  }
+
+  /** IPVS mode's state on a node (virtual servers, ipsets, kube-ipvs0 addresses); undefined in other modes. */
+  ipvsOf(node: string): IpvsState | undefined {
+    if (!this.ipvsMode) return undefined;
+    let st = this.ipvs.get(node);
+    if (!st) this.ipvs.set(node, (st = nodeIpvsState(this.t, node)));
+    return st;
   }
 
   private table(node: string) {
@@ -76,8 +94,11 @@ export function nodeLocalIPs(n: NodeInfo): Set<string> {
 }
 
 export function nfContext(w: Walk, n: NodeInfo, ctstate: CtState, ctDnat: boolean): NfContext {
+  const ipvs = w.ipvsOf(n.name);
   return {
-    localIPs: nodeLocalIPs(n),
+    ipsets: ipvs?.ipsets,
+    bridges: new Set([w.t.settings.cni.bridge]),
+    localIPs: new Set([...nodeLocalIPs(n), ...(ipvs?.dummyAddresses ?? [])]),
     ctstate,
     ctDnat,
     rng: w.rng,

@@ -54,7 +54,7 @@ function Netfilter({ data }: NodeProps<Node<NetfilterData, 'netfilter'>>) {
     <div className={cls('pp-netfilter', data.mark)}>
       <Handles />
       <span className="pp-netfilter-title">{t('netfilter')}</span>
-      <span className="pp-netfilter-sub">iptables (kube-proxy) · ip route</span>
+      <span className="pp-netfilter-sub">{data.mode === 'ipvs' ? 'IPVS + iptables' : data.mode} (kube-proxy) · ip route</span>
     </div>
   );
 }

@@ -25,6 +25,8 @@ export interface IfaceData extends Record<string, unknown> {
 }
 export interface NetfilterData extends Record<string, unknown> {
   node: string;
+  /** kube-proxy's mode, shown under the component's name. */
+  mode: 'iptables' | 'ipvs' | 'nftables';
   mark: Mark;
 }
 export interface PodData extends Record<string, unknown> {
@@ -166,7 +168,7 @@ export function toFlow(
       );
     }
     place<Node<NetfilterData, 'netfilter'>>(
-      { id: els.netfilter, type: 'netfilter', data: { node: node.name, mark: marks.get(els.netfilter) } },
+      { id: els.netfilter, type: 'netfilter', data: { node: node.name, mode: topology.settings.kubeProxy.mode, mark: marks.get(els.netfilter) } },
       els.group,
     );
     for (const pod of node.pods) {
