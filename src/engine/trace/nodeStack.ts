@@ -83,7 +83,7 @@ export function nodeStack(w: Walk, node: NodeInfo, p0: Packet, inIface: string, 
             rules: pre.steps,
             cite: CITE_NETFILTER,
           }
-        : w.ipvsMode && pre.steps.some((x) => x.matched && x.effect.includes('jump KUBE-SERVICES') === false && x.chain !== 'PREROUTING')
+        : w.ipvsMode && pre.steps.some((x) => x.matched && x.chain !== 'PREROUTING')
           ? {
               kind: 'netfilter',
               title: `nat ${chainPath('PREROUTING', pre)}: no DNAT in IPVS mode${mark ? ', marked for masquerade' : ''}`,

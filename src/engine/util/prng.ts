@@ -1,5 +1,5 @@
 /**
- * Seeded PRNG (mulberry32). The engine never reads Math.random: the same seed gives the same
+ * Seeded PRNG (mulberry32). The engine never reads a global random source: the same seed gives the same
  * sequence in the Worker, in Node tests and in the CLI.
  */
 export interface Prng {
