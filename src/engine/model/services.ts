@@ -105,6 +105,15 @@ export function readService(r: DocReader, meta: ObjectMeta): ServiceIn {
   };
 }
 
+/** The `ports` of an EndpointSlice or of an Endpoints subset: name, port, protocol. */
+function endpointPorts(r: DocReader, parent: Obj): SliceIn['ports'] {
+  return r.list(parent, 'ports').flatMap((p) => {
+    const po = p as Obj;
+    const port = po && r.int(po, 'port', 1, 65535);
+    return port ? [{ name: r.str(po, 'name') ?? '', port, protocol: r.protocol(po) }] : [];
+  });
+}
+
 /** discovery.k8s.io/v1 EndpointSlice: unset conditions mean ready (and serving = ready). */
 export function readEndpointSlice(r: DocReader, meta: ObjectMeta): SliceIn | undefined {
   const service = meta.labels['kubernetes.io/service-name'];
@@ -114,11 +123,7 @@ export function readEndpointSlice(r: DocReader, meta: ObjectMeta): SliceIn | und
   }
   const addressType = r.str(meta.raw, 'addressType') ?? 'IPv4';
   if (addressType !== 'IPv4' && addressType !== 'IPv6') return undefined; // FQDN slices: kube-proxy ignores them
-  const ports = r.list(meta.raw, 'ports').flatMap((p) => {
-    const po = p as Obj;
-    const port = po && r.int(po, 'port', 1, 65535);
-    return port ? [{ name: r.str(po, 'name') ?? '', port, protocol: r.protocol(po) }] : [];
-  });
+  const ports = endpointPorts(r, meta.raw);
   const endpoints: SliceIn['endpoints'] = [];
   for (const e of r.list(meta.raw, 'endpoints')) {
     const eo = e as Obj;
@@ -142,11 +147,7 @@ export function readEndpoints(r: DocReader, meta: ObjectMeta): SliceIn[] {
         const ip = ao && r.str(ao, 'ip');
         return ip ? [{ ip, ready, serving: ready, terminating: false, nodeName: r.str(ao, 'nodeName') }] : [];
       });
-    const ports = r.list(so, 'ports').flatMap((p) => {
-      const po = p as Obj;
-      const port = po && r.int(po, 'port', 1, 65535);
-      return port ? [{ name: r.str(po, 'name') ?? '', port, protocol: r.protocol(po) }] : [];
-    });
+    const ports = endpointPorts(r, so);
     return { namespace: meta.namespace, service: meta.name, ports, endpoints: [...addr('addresses', true), ...addr('notReadyAddresses', false)] };
   });
 }
