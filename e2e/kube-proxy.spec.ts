@@ -93,7 +93,8 @@ test('switching kube-proxy mode: iptables → ipvs → nftables changes the trac
   await expect(app.diagram.getByText('IPVS + iptables (kube-proxy) · ip route').first()).toBeVisible();
   await page.screenshot({ path: 'test-results/ipvs-mode.png' });
 
-  // nftables: the panel shows the nftables ruleset; the trace walks iptables mode and says so.
+  // nftables: the trace walks kube-proxy's nftables table (verdict maps, numgen) and the panel
+  // marks the statements the selected hop ran.
   // The caret is still below the text it typed: up one line, to the end of "mode: ipvs".
   await app.editor.locator('.view-lines').click();
   await page.keyboard.press('Control+End');
@@ -101,7 +102,21 @@ test('switching kube-proxy mode: iptables → ipvs → nftables changes the trac
   await page.keyboard.press('End');
   for (let i = 0; i < 4; i++) await page.keyboard.press('Backspace');
   await page.keyboard.insertText('nftables');
-  await expect(page.getByLabel('iptables-save node-2')).toContainText('add table ip kube-proxy', { timeout: 15_000 });
-  await expect(app.diagnostics).toContainText('nftables');
-  await expect(hops.filter({ hasText: /KUBE-SEP-[A-Z0-9]{16} DNAT/ })).toHaveCount(1);
+  const save = page.getByLabel('iptables-save node-2');
+  await expect(save).toContainText('add table ip kube-proxy', { timeout: 15_000 });
+  const dnatHop = hops.filter({ hasText: /nftables prerouting → .* → endpoint-[A-Z0-9]{8}-k8snet\/my-nginx\/tcp\/__10\.244\.\d+\.\d+\/80: dnat → 10\.244\.\d+\.\d+:80/ });
+  await expect(dnatHop).toHaveCount(1);
+  await expect(hops.filter({ hasText: /KUBE-|IPVS/ })).toHaveCount(0);
+  await expect(app.diagnostics).not.toContainText('nftables');
+  await expect(app.diagram.getByText('nftables (kube-proxy) · ip route').first()).toBeVisible();
+  await dnatHop.click();
+  await expect(nodeSelect).toHaveValue('node-2');
+  const vmap = save.locator('mark').filter({ hasText: /matched: add rule ip kube-proxy services ip daddr \. meta l4proto \. th dport vmap @service-ips/ });
+  await expect(vmap).toHaveCount(1);
+  await expect(vmap).toHaveAttribute('aria-description', /@service-ips\[[\d.]+ \. tcp \. 80\] → goto service-/);
+  const dnat = save.locator('mark').filter({ hasText: /matched: add rule ip kube-proxy endpoint-\S+ meta l4proto tcp dnat to 10\.244\.\d+\.\d+:80/ });
+  await expect(dnat).toHaveCount(1);
+  await expect(dnat).toBeInViewport();
+  await expect(save.locator('mark').filter({ hasText: /numgen random mod 2/ })).toHaveAttribute('aria-description', /^numgen [01] of 2 → goto endpoint-/);
+  await page.screenshot({ path: 'test-results/nftables-mode.png' });
 });

@@ -5,7 +5,7 @@
 
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { iptablesSave, ipvsSave, loadSnapshot, nftablesSave, traceFlow } from '../engine/index.ts';
+import { iptablesSave, ipvsSave, loadSnapshot, nftablesSave, ruleBody, traceFlow } from '../engine/index.ts';
 import type { Diagnostic, Hop, Trace } from '../engine/index.ts';
 import { defaultScenario } from '../scenarios/default.ts';
 import { nodePortScenario } from '../scenarios/nodePort.ts';
@@ -43,7 +43,7 @@ function printHop(h: Hop) {
   const place = h.node ? `${h.node} ${h.at}` : h.at;
   console.log(`${String(h.index).padStart(3)} ${h.direction === 'request' ? '→' : '←'} [${h.mechanism.kind}] ${h.mechanism.title}`);
   console.log(`      at ${place}`);
-  for (const r of h.mechanism.rules ?? []) if (r.matched) console.log(`      ${r.table} ${r.text}   # ${r.effect}`);
+  for (const r of h.mechanism.rules ?? []) if (r.matched) console.log(`      ${r.table} ${r.table.includes(' ') ? `${r.chain} ${ruleBody(r)}` : r.text}   # ${r.effect}`);
   const before = formatHeaders(h.before);
   const after = formatHeaders(h.after);
   if (before !== after) {

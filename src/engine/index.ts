@@ -3,4 +3,5 @@ export { loadSnapshot } from './snapshot.ts';
 export { traceFlow } from './trace/trace.ts';
 export { iptablesSave, ipvsSave, kubeProxySave, nftablesSave } from './dataplane/iptablesSave.ts';
 export { ids } from './ids.ts';
+export { ruleBody } from './dataplane/nftWalker.ts';
 export type * from './types.ts';

@@ -233,7 +233,8 @@ export type MechanismKind =
 
 /** One rule the netfilter walker tested, and whether it acted. */
 export interface RuleStep {
-  table: 'nat' | 'filter';
+  /** iptables: "nat" or "filter"; nftables: the table, "ip kube-proxy". */
+  table: string;
   chain: string;
   /** 1-based position in the chain, as `iptables -L --line-numbers` prints it. */
   ruleNumber: number;

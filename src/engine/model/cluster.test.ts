@@ -198,9 +198,10 @@ describe('KubeProxyConfiguration', () => {
     expect(rules).toContain('-j MARK --or-mark 0x8000');
   });
 
-  it('says so when asked for a mode the trace does not walk yet', () => {
-    const d = loadSnapshot(kpc('mode: nftables\n'), 1).diagnostics;
-    expect(d.map((x) => [x.code, x.severity])).toEqual([['PP004', 'warning']]);
+  it('mode: nftables switches the cluster to nftables mode, without a diagnostic', () => {
+    const s = loadSnapshot(kpc('mode: nftables\n'), 1);
+    expect(s.topology.settings.kubeProxy.mode).toBe('nftables');
+    expect(s.diagnostics).toEqual([]);
   });
 
   it('mode: ipvs switches the cluster to IPVS mode (simulated)', () => {

@@ -21,7 +21,6 @@ export function readKubeProxyConfiguration(r: DocReader, doc: Obj, s: ClusterSet
     r.report('PP004', 'info', 'IPVS is simulated: the virtual servers and ipsets follow kube-proxy, but no real kernel checks them here.', doc, 'mode');
   } else if (mode === 'nftables') {
     kp.mode = 'nftables';
-    r.report('PP004', 'warning', "The trace does not walk kube-proxy's nftables mode yet and shows iptables mode; the rules panel and the CLI show the nftables ruleset.", doc, 'mode');
   } else if (mode !== '' && mode !== 'iptables') {
     r.report('PP013', 'error', `mode must be iptables, ipvs or nftables (found "${mode}"); "" means iptables on Linux.`, doc, 'mode');
   }

@@ -6,12 +6,12 @@ import type { NodeInfo, Packet, PodInfo, RouteEntry, Verdict } from '../types.ts
 import type { VirtualServer } from '../dataplane/kubeProxyIpvs.ts';
 import { ids } from '../ids.ts';
 import { formatRoute } from '../dataplane/flannel.ts';
-import { runHook, type CtState, type NfPacket } from '../dataplane/netfilter.ts';
+import type { CtState, NfPacket } from '../dataplane/netfilter.ts';
 import { lookupRoute } from '../dataplane/routing.ts';
 import { decrementTtl, eth, ip, setAddresses, setEthernet, tcp, vxlanDecap, vxlanEncap, vxlanSourcePort } from '../packet/packet.ts';
 import { fnv1a32 } from '../util/hash.ts';
 import { macFor } from '../model/names.ts';
-import { CITE_FLANNEL, CITE_NETFILTER, Walk, chainPath, key, nfContext, nfPacket, nodeLocalIPs, tupleOf, type CtEntry, type CtHit } from './walk.ts';
+import { CITE_FLANNEL, CITE_NETFILTER, CITE_NFTABLES, Walk, chainPath, key, nfContext, nfPacket, nodeLocalIPs, tupleOf, type CtEntry, type CtHit } from './walk.ts';
 
 export type Arrival =
   | { kind: 'delivered'; to: { pod: PodInfo } | { external: string }; packet: Packet }
@@ -46,13 +46,13 @@ export function nodeStack(w: Walk, node: NodeInfo, p0: Packet, inIface: string, 
   const nf = ids.netfilter(node.name);
   const hit = w.ctLookup(node.name, tupleOf(p0));
   const ctstate: CtState = hit ? 'ESTABLISHED' : 'NEW';
-  const rules = w.rulesOf(node.name);
   const t0 = tupleOf(p0);
+  const nftMode = w.t.settings.kubeProxy.mode === 'nftables';
 
   // PREROUTING: the nat table runs only for a connection's first packet; later packets get the
   // entry's bindings applied instead (a reply's destination is un-SNATed here: a DST manip).
   let p = p0;
-  const pre = runHook(rules, 'PREROUTING', nfPacket(p, 0, inIface), nfContext(w, node, ctstate, !!hit?.entry.dnat), !hit);
+  const pre = w.hook(node.name, 'PREROUTING', nfPacket(p, 0, inIface), nfContext(w, node, ctstate, !!hit?.entry.dnat), !hit);
   let mark = pre.packet.mark;
   let entry: CtEntry;
   if (!hit) {
@@ -67,7 +67,15 @@ export function nodeStack(w: Walk, node: NodeInfo, p0: Packet, inIface: string, 
   w.add(
     nf,
     node.name,
-    pre.dnat
+    pre.dnat && nftMode
+      ? {
+          kind: 'netfilter',
+          title: `nftables ${chainPath('PREROUTING', pre)}: dnat → ${pre.dnat.ip}:${pre.dnat.port}`,
+          detail: `conntrack: a new connection (${t0.src}:${t0.sport} → ${t0.dst}:${t0.dport}), so the packet runs the nat-type base chain nat-prerouting of table ${pre.dnat.rule.table}. One lookup in the verdict map @service-ips (key: destination . protocol . port) jumps to the Service's chain — no walk past other Services' rules. "numgen random mod N" picks an endpoint (drawn with this trace's seed) and "dnat to" rewrites the destination to ${pre.dnat.ip}:${pre.dnat.port}.${mark ? ' On the way, mark-for-masquerade set mark 0x' + mark.toString(16) + ': the chain masquerading will masquerade the source in postrouting.' : ''} conntrack remembers the binding for every later packet and for the replies.`,
+          rules: pre.steps,
+          cite: CITE_NFTABLES,
+        }
+      : pre.dnat
       ? {
           kind: 'netfilter',
           title: `nat ${chainPath('PREROUTING', pre)} DNAT → ${pre.dnat.ip}:${pre.dnat.port}`,
@@ -93,10 +101,10 @@ export function nodeStack(w: Walk, node: NodeInfo, p0: Packet, inIface: string, 
             }
           : {
               kind: 'netfilter',
-              title: 'nat PREROUTING: no kube-proxy rule matched',
-              detail: `conntrack: a new connection on ${node.name} (${t0.src}:${t0.sport} → ${t0.dst}:${t0.dport}). It walks the nat table, but its destination is no Service address, so nothing is rewritten.`,
+              title: nftMode ? 'nftables prerouting: no kube-proxy rule matched' : 'nat PREROUTING: no kube-proxy rule matched',
+              detail: `conntrack: a new connection on ${node.name} (${t0.src}:${t0.sport} → ${t0.dst}:${t0.dport}). It walks the ${nftMode ? 'prerouting base chains of kube-proxy\'s nftables table' : 'nat table'}, but its destination is no Service address, so nothing is rewritten.`,
               rules: pre.steps,
-              cite: CITE_NETFILTER,
+              cite: nftMode ? CITE_NFTABLES : CITE_NETFILTER,
             },
     p0,
     p,
@@ -132,10 +140,12 @@ export function nodeStack(w: Walk, node: NodeInfo, p0: Packet, inIface: string, 
   }
 
   // FORWARD (filter). The packet's mark travels with it from PREROUTING.
-  const fwdRes = runHook(rules, 'FORWARD', nfPacket(p, mark, inIface, route.dev), nfContext(w, node, ctstate, !!entry.dnat), true);
+  const fwdRes = w.hook(node.name, 'FORWARD', nfPacket(p, mark, inIface, route.dev), nfContext(w, node, ctstate, !!entry.dnat), true);
   mark = fwdRes.packet.mark;
   const deciders = fwdRes.steps.filter((s) => s.matched && /ACCEPT|REJECT|DROP/.test(s.effect)).map((s) => s.chain);
-  w.add(nf, node.name, { kind: 'netfilter', title: `filter FORWARD: ${fwdRes.verdict}${deciders.length ? ` (${deciders.join(', ')})` : ' (policy)'}`, detail: fwdRes.verdict === 'ACCEPT' ? `The filter table lets the forwarded packet through (${deciders.length ? `${deciders.join(', ')} accepts it${ctstate === 'NEW' ? ': kube-proxy marked it for masquerade, and KUBE-FORWARD accepts marked packets' : ': it belongs to an established connection'}` : "a new connection: KUBE-FORWARD, KUBE-SERVICES and KUBE-EXTERNAL-SERVICES have nothing against it, and the chain's policy is ACCEPT"}). These are kube-proxy's rules only: flanneld also adds a FLANNEL-FWD chain accepting pod-network traffic, which podpath does not show yet.` : `The filter table ${fwdRes.verdict === 'REJECT' ? 'rejects the packet: the client gets an ICMP port-unreachable ("connection refused")' : 'drops the packet'}.`, rules: fwdRes.steps, cite: CITE_NETFILTER }, p, p);
+  if (nftMode) {
+    w.add(nf, node.name, { kind: 'netfilter', title: `nftables forward: ${fwdRes.verdict.toLowerCase()}${fwdRes.verdict === 'ACCEPT' ? ' (policy)' : ''}`, detail: fwdRes.verdict === 'ACCEPT' ? `kube-proxy's filter-forward base chain checks only new connections (ct state new): service-endpoints-check drops or rejects packets for Services without endpoints (verdict map @no-endpoint-services), cluster-ips-check rejects unknown ports of ClusterIPs. ${ctstate === 'NEW' ? 'Neither has anything against this packet (its destination is already the endpoint), so the chain ends and its policy accepts it.' : 'This packet belongs to an established connection, so those rules do not apply.'} (flanneld's own iptables rules are not shown yet.)` : `kube-proxy's filter-forward ${fwdRes.verdict === 'REJECT' ? 'rejects the packet: the client gets an ICMP port-unreachable ("connection refused")' : 'drops the packet'}.`, rules: fwdRes.steps, cite: CITE_NFTABLES }, p, p);
+  } else w.add(nf, node.name, { kind: 'netfilter', title: `filter FORWARD: ${fwdRes.verdict}${deciders.length ? ` (${deciders.join(', ')})` : ' (policy)'}`, detail: fwdRes.verdict === 'ACCEPT' ? `The filter table lets the forwarded packet through (${deciders.length ? `${deciders.join(', ')} accepts it${ctstate === 'NEW' ? ': kube-proxy marked it for masquerade, and KUBE-FORWARD accepts marked packets' : ': it belongs to an established connection'}` : "a new connection: KUBE-FORWARD, KUBE-SERVICES and KUBE-EXTERNAL-SERVICES have nothing against it, and the chain's policy is ACCEPT"}). These are kube-proxy's rules only: flanneld also adds a FLANNEL-FWD chain accepting pod-network traffic, which podpath does not show yet.` : `The filter table ${fwdRes.verdict === 'REJECT' ? 'rejects the packet: the client gets an ICMP port-unreachable ("connection refused")' : 'drops the packet'}.`, rules: fwdRes.steps, cite: CITE_NETFILTER }, p, p);
   if (fwdRes.verdict !== 'ACCEPT') {
     const why = fwdRes.steps.filter((s) => s.matched).map((s) => s.text).pop() ?? '';
     return { kind: fwdRes.verdict === 'REJECT' ? 'rejected' : 'dropped', at: nf, message: `${fwdRes.verdict} in filter FORWARD on ${node.name}: ${why}` };
@@ -157,9 +167,8 @@ export function nodeStack(w: Walk, node: NodeInfo, p0: Packet, inIface: string, 
  */
 function ipvsLocalIn(w: Walk, node: NodeInfo, p: Packet, entry: CtEntry, vs: VirtualServer, inIface: string, mark0: number): Arrival {
   const nf = ids.netfilter(node.name);
-  const rules = w.rulesOf(node.name);
   const onDummy = w.ipvsOf(node.name)!.dummyAddresses.includes(vs.address);
-  const input = runHook(rules, 'INPUT', nfPacket(p, mark0, inIface), nfContext(w, node, 'NEW', false), true);
+  const input = w.hook(node.name, 'INPUT', nfPacket(p, mark0, inIface), nfContext(w, node, 'NEW', false), true);
   w.add(nf, node.name, { kind: 'route', title: `local delivery: ${vs.address} ${onDummy ? 'is bound on kube-ipvs0' : `is ${node.name}'s own address`} → filter INPUT: ${input.verdict}`, detail: `kube-proxy binds every ClusterIP (and external / load-balancer IP) to the dummy device kube-ipvs0, so the routing decision delivers the packet locally. It walks filter INPUT first (KUBE-IPVS-FILTER lets addresses of Services through), then IPVS takes it.`, rules: input.steps, cite: 'kubernetes pkg/proxy/ipvs/proxier.go; Linux net/netfilter/ipvs/ip_vs_core.c' }, p, p);
   if (input.verdict !== 'ACCEPT') return { kind: input.verdict === 'REJECT' ? 'rejected' : 'dropped', at: nf, message: `${input.verdict} in filter INPUT on ${node.name}.` };
   if (vs.realServers.length === 0) {
@@ -175,7 +184,7 @@ function ipvsLocalIn(w: Walk, node: NodeInfo, p: Packet, entry: CtEntry, vs: Vir
   w.add(nf, node.name, { kind: 'netfilter', title: `IPVS: ${vs.protocol} ${vs.address}:${vs.port} ${vs.scheduler} → real server ${rs.address}:${rs.port} (Masq)`, detail: `ipvsadm -Ln lists this virtual server with ${vs.realServers.length} real server(s): ${vs.realServers.map((r) => `${r.address}:${r.port}`).join(', ')}. The ${vs.scheduler === 'rr' ? 'round-robin' : vs.scheduler} scheduler picks one (the rotation's position comes from this trace's seed) and IPVS rewrites the destination — a hash lookup, not a walk through rules.`, cite: 'kubernetes pkg/proxy/ipvs/proxier.go (syncService, syncEndpoint); Linux net/netfilter/ipvs/ip_vs_core.c, ip_vs_rr.c' }, p, dnat);
   const route = lookupRoute(node.routes, rs.address);
   if (!route) return { kind: 'unreachable', at: nf, message: `No route to ${rs.address} on ${node.name}.` };
-  const out = runHook(rules, 'OUTPUT', nfPacket(dnat, mark0, undefined, route.dev), nfContext(w, node, 'NEW', true), false);
+  const out = w.hook(node.name, 'OUTPUT', nfPacket(dnat, mark0, undefined, route.dev), nfContext(w, node, 'NEW', true), false);
   w.add(nf, node.name, { kind: 'route', title: `IPVS sends it on: filter OUTPUT, route ${formatRoute(route)}`, detail: 'IPVS transmits the rewritten packet itself (ip_vs_nat_xmit): it passes LOCAL_OUT — filter OUTPUT with KUBE-IPVS-OUT-FILTER — and the routing table picks the way to the real server.', rules: out.steps, cite: 'Linux net/netfilter/ipvs/ip_vs_xmit.c' }, dnat, dnat);
   return postroutingAndOut(w, node, dnat, route, inIface, mark0, undefined, entry, false);
 }
@@ -184,32 +193,32 @@ function ipvsLocalIn(w: Walk, node: NodeInfo, p: Packet, entry: CtEntry, vs: Vir
 /** POSTROUTING (nat) and out of the node: to a local pod, over VXLAN, or out of eth0. */
 function postroutingAndOut(w: Walk, node: NodeInfo, p: Packet, route: RouteEntry, inIface: string, mark: number, hit: CtHit | undefined, entry: CtEntry, switched: boolean): Arrival {
   const nf = ids.netfilter(node.name);
-  const rules = w.rulesOf(node.name);
   const bridge = w.t.settings.cni.bridge;
   const ctstate: CtState = hit ? 'ESTABLISHED' : 'NEW';
   // POSTROUTING (nat): MASQUERADE for a marked first packet; for a reply, conntrack undoes the
   // DNAT on the source (a SRC manip: nf_nat_ipv4_out, HOOK2MANIP).
-  const post = runHook(rules, 'POSTROUTING', nfPacket(p, mark, inIface, route.dev), nfContext(w, node, ctstate, false), !hit);
+  const post = w.hook(node.name, 'POSTROUTING', nfPacket(p, mark, inIface, route.dev), nfContext(w, node, ctstate, false), !hit);
   let out = p;
-  let title = `nat POSTROUTING: ${hit ? 'skipped (known connection)' : 'KUBE-POSTROUTING: no masquerade mark, RETURN'}`;
-  let detail = hit ? 'The nat table is not consulted again for a known connection.' : 'KUBE-POSTROUTING masquerades only packets kube-proxy marked with 0x4000 (KUBE-MARK-MASQ); this one is not marked, so its source address is kept.';
+  const nftMode = w.t.settings.kubeProxy.mode === 'nftables';
+  let title = nftMode ? `nftables postrouting: ${hit ? 'nat chain skipped (known connection)' : 'masquerading: no masquerade mark, return'}` : `nat POSTROUTING: ${hit ? 'skipped (known connection)' : 'KUBE-POSTROUTING: no masquerade mark, RETURN'}`;
+  let detail = hit ? 'The nat table is not consulted again for a known connection.' : nftMode ? 'The chain masquerading masquerades only packets that mark-for-masquerade marked (mark and 0x4000); this one is not marked, so its source address is kept.' : 'KUBE-POSTROUTING masquerades only packets kube-proxy marked with 0x4000 (KUBE-MARK-MASQ); this one is not marked, so its source address is kept.';
   let kind: 'netfilter' | 'conntrack' = 'netfilter';
   if (post.snat) {
     // MASQUERADE --random-fully: the source port is drawn at random (NF_NAT_RANGE_PROTO_RANDOM_FULLY).
-    const randomFully = post.snat.rule.text.includes('--random-fully');
+    const randomFully = /--random-fully|fully-random/.test(post.snat.rule.text);
     const sport = randomFully ? w.rng.int(1024, 65535) : tcp(p).srcPort;
     out = setAddresses(out, { src: post.snat.ip, sport });
     w.ctSetReply(node.name, entry, { ...entry.reply, dst: post.snat.ip, dport: sport });
     entry.snat = { ip: post.snat.ip, port: sport };
-    title = `nat POSTROUTING → KUBE-POSTROUTING: MASQUERADE — source ${ip(p).src}:${tcp(p).srcPort} → ${post.snat.ip}:${sport}`;
-    detail = `The packet carries kube-proxy's masquerade mark, so KUBE-POSTROUTING clears it and MASQUERADE rewrites the source to ${route.dev}'s address ${post.snat.ip}${randomFully ? ' with a random source port (--random-fully)' : ''}. The backend will answer to this node, which can undo both translations.`;
+    title = nftMode ? `nftables postrouting → masquerading: masquerade — source ${ip(p).src}:${tcp(p).srcPort} → ${post.snat.ip}:${sport}` : `nat POSTROUTING → KUBE-POSTROUTING: MASQUERADE — source ${ip(p).src}:${tcp(p).srcPort} → ${post.snat.ip}:${sport}`;
+    detail = nftMode ? `The packet carries kube-proxy's masquerade mark, so the chain masquerading clears it ("mark set mark xor") and "masquerade fully-random" rewrites the source to ${route.dev}'s address ${post.snat.ip} with a random source port. The backend will answer to this node, which can undo both translations.` : `The packet carries kube-proxy's masquerade mark, so KUBE-POSTROUTING clears it and MASQUERADE rewrites the source to ${route.dev}'s address ${post.snat.ip}${randomFully ? ' with a random source port (--random-fully)' : ''}. The backend will answer to this node, which can undo both translations.`;
   } else if (hit?.dir === 'reply' && entry.dnat && entry.dnat.by !== 'ipvs') {
     out = setAddresses(out, { src: entry.orig.dst, sport: entry.orig.dport });
     title = `conntrack: reverse DNAT — source ${ip(p).src}:${tcp(p).srcPort} → ${entry.orig.dst}:${entry.orig.dport}`;
     detail = `This packet is the reply of a connection whose destination was DNATed on ${node.name}. conntrack rewrites its source back to the address the client dialled (${entry.orig.dst}:${entry.orig.dport}), so the client's socket accepts it.`;
     kind = 'conntrack';
   }
-  w.add(nf, node.name, { kind, title, detail, rules: post.steps, cite: CITE_NETFILTER }, p, out);
+  w.add(nf, node.name, { kind, title, detail, rules: post.steps, cite: nftMode && kind === 'netfilter' ? CITE_NFTABLES : CITE_NETFILTER }, p, out);
   p = out;
 
   // Out of the node.
@@ -272,13 +281,13 @@ function overVxlan(w: Walk, node: NodeInfo, p: Packet, via: string): Arrival {
   );
   // The outer datagram is sent by the node itself: OUTPUT then POSTROUTING, a new UDP flow.
   const outNf: NfPacket = { src: node.ip, dst: remote.ip, proto: 'udp', sport, dport: s.port, mark: 0, outIface: 'eth0' };
-  const o1 = runHook(w.rulesOf(node.name), 'OUTPUT', outNf, nfContext(w, node, 'NEW', false), true);
-  const o2 = runHook(w.rulesOf(node.name), 'POSTROUTING', o1.packet, nfContext(w, node, 'NEW', false), true);
+  const o1 = w.hook(node.name, 'OUTPUT', outNf, nfContext(w, node, 'NEW', false), true);
+  const o2 = w.hook(node.name, 'POSTROUTING', o1.packet, nfContext(w, node, 'NEW', false), true);
   w.add(ids.nodeIf(node.name, 'eth0'), node.name, { kind: 'netfilter', title: `eth0 out: outer UDP passes OUTPUT and POSTROUTING (no rule acts), route ${remote.ip} dev eth0`, detail: `The encapsulated datagram is a locally generated packet of ${node.name}, so it walks OUTPUT and POSTROUTING; no kube-proxy rule matches node-to-node UDP ${s.port}. Route "${w.t.settings.nodeNetwork} dev eth0" sends it straight to ${remote.name}.`, rules: [...o1.steps, ...o2.steps], cite: CITE_NETFILTER }, outer, outer);
   w.add(ids.nodeNetwork(), undefined, { kind: 'wire', title: `node network ${w.t.settings.nodeNetwork}: ${node.name} → ${remote.name}`, detail: `On the wire only node addresses are visible: ${node.ip} → ${remote.ip}, UDP port ${s.port}. The pod addresses travel inside the VXLAN payload.` }, outer, outer);
   const inNf: NfPacket = { ...outNf, inIface: 'eth0', outIface: undefined };
-  const i1 = runHook(w.rulesOf(remote.name), 'PREROUTING', inNf, nfContext(w, remote, 'NEW', false), true);
-  const i2 = runHook(w.rulesOf(remote.name), 'INPUT', i1.packet, nfContext(w, remote, 'NEW', false), true);
+  const i1 = w.hook(remote.name, 'PREROUTING', inNf, nfContext(w, remote, 'NEW', false), true);
+  const i2 = w.hook(remote.name, 'INPUT', i1.packet, nfContext(w, remote, 'NEW', false), true);
   w.add(ids.nodeIf(remote.name, 'eth0'), remote.name, { kind: 'netfilter', title: `eth0 in: outer UDP to ${remote.ip}:${s.port} — PREROUTING, INPUT, local delivery to the VXLAN socket`, detail: `${remote.ip} is ${remote.name}'s own address, so the datagram is delivered locally (INPUT) to the UDP socket the vxlan driver listens on (port ${s.port}).`, rules: [...i1.steps, ...i2.steps], cite: CITE_NETFILTER }, outer, outer);
   const decap = vxlanDecap(outer);
   const rvtep = remote.interfaces.find((i) => i.kind === 'vtep')!;

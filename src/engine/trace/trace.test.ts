@@ -181,3 +181,46 @@ describe('IPVS mode (simulated)', () => {
     expect(tr.verdict.kind).toBe('delivered');
   });
 });
+
+describe('nftables mode', () => {
+  const mode = `---\napiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: nftables\n`;
+  const s = loadSnapshot(defaultScenario + mode, 1);
+  const traces = Array.from({ length: 20 }, (_, seed) => traceFlow(s.topology, s.flows[0]!, seed));
+
+  it('finds the Service with one verdict-map lookup and picks the endpoint with numgen', () => {
+    expect(new Set(traces.map((x) => x.backend?.podId)).size).toBe(2);
+    const tr = traces.find((x) => x.backend!.node !== client.node)!;
+    const dnat = tr.hops.find((h) => h.mechanism.title.includes('dnat →'))!;
+    expect(dnat.mechanism.title).toMatch(/^nftables prerouting → .*nat-prerouting → services → service-\w+-k8snet\/my-nginx\/tcp\/ → endpoint-\w+-k8snet\/my-nginx\/tcp\/__10\.244\.\d+\.\d+\/80: dnat → 10\.244\.\d+\.\d+:80$/);
+    const effects = dnat.mechanism.rules!.filter((r) => r.matched).map((r) => r.effect);
+    expect(effects).toContainEqual(expect.stringMatching(/^@service-ips\[[\d.]+ \. tcp \. 80\] → goto service-/));
+    expect(effects).toContainEqual(expect.stringMatching(/^numgen [01] of 2 → goto endpoint-/));
+    // No KUBE-* chain anywhere: the iptables rules are gone in this mode.
+    expect(tr.hops.flatMap((h) => h.mechanism.rules ?? []).every((r) => r.table === 'ip kube-proxy')).toBe(true);
+    expect(tr.verdict.kind).toBe('delivered');
+    expect(titlesOf(tr)).toContainEqual(expect.stringMatching(/^conntrack: reverse DNAT — source 10\.244\.\d+\.\d+:80 → [\d.]+:80$/));
+  });
+
+  it('a NodePort from outside: service-nodeports map, mark-for-masquerade, masquerade fully-random, both NATs undone', () => {
+    const np = loadSnapshot(nodePortScenario + mode, 1);
+    const all = Array.from({ length: 12 }, (_, seed) => traceFlow(np.topology, np.flows[0]!, seed));
+    expect(new Set(all.map((x) => x.backend?.podId)).size).toBe(2);
+    for (const tr of all) expect(tr.verdict.kind).toBe('delivered');
+    const titles = titlesOf(all[0]!);
+    expect(titles.find((x) => x.includes('dnat →'))).toMatch(/services → external-\w+-k8snet\/my-nginx-nodeport\/tcp\/ → mark-for-masquerade → service-/);
+    expect(titles).toContainEqual(expect.stringMatching(/^nftables postrouting → masquerading: masquerade — source 198\.51\.100\.7:\d+ → [\d.]+:\d+$/));
+    expect(titles).toContainEqual(expect.stringMatching(/reverse SNAT, destination [\d.]+:\d+ → 198\.51\.100\.7:\d+$/));
+  });
+
+  it('a Service without endpoints is rejected through @no-endpoint-services', () => {
+    const noEp = loadSnapshot(defaultScenario.replace(/replicas: 2/, 'replicas: 0') + mode, 1);
+    const tr = traceFlow(noEp.topology, noEp.flows[0]!, 1);
+    expect(tr.verdict.kind).toBe('rejected');
+    const rules = tr.hops.flatMap((h) => h.mechanism.rules ?? []).filter((r) => r.matched);
+    expect(rules.map((r) => r.effect)).toContainEqual(expect.stringMatching(/^@no-endpoint-services\[[\d.]+ \. tcp \. 80\] → goto reject-chain$/));
+  });
+});
+
+function titlesOf(t: Trace): string[] {
+  return t.hops.map((h) => h.mechanism.title);
+}

@@ -1,14 +1,16 @@
 // The state of one trace: the hops so far, each node's conntrack table and ruleset, the PRNG.
 
 import type { Hop, NodeInfo, Packet, Topology } from '../types.ts';
-import { nodeIpvsState, nodeRuleset } from '../dataplane/iptablesSave.ts';
+import { nftablesSave, nodeIpvsState, nodeRuleset } from '../dataplane/iptablesSave.ts';
+import { parseNft, runNftHook, type NftRuleset } from '../dataplane/nftWalker.ts';
 import type { IpvsState } from '../dataplane/kubeProxyIpvs.ts';
 import type { Ruleset } from '../dataplane/kubeProxyIptables.ts';
-import type { CtState, Hook, HookResult, NfContext, NfPacket } from '../dataplane/netfilter.ts';
+import { runHook, type CtState, type Hook, type HookResult, type NfContext, type NfPacket } from '../dataplane/netfilter.ts';
 import { ip, tcp } from '../packet/packet.ts';
 import type { Prng } from '../util/prng.ts';
 
 export const CITE_NETFILTER = 'Linux net/netfilter (nf_conntrack_core.c, nf_nat_core.c); kubernetes pkg/proxy/iptables/proxier.go';
+export const CITE_NFTABLES = 'kubernetes pkg/proxy/nftables/proxier.go; Linux net/netfilter/nf_tables_core.c, nft_nat.c, nft_masq.c';
 export const CITE_FLANNEL = 'flannel pkg/backend/vxlan/vxlan_network.go; Linux drivers/net/vxlan/vxlan_core.c';
 
 export interface Tuple { src: string; sport: number; dst: string; dport: number }
@@ -46,8 +48,22 @@ export class Walk {
 
   private ipvs = new Map<string, IpvsState>();
 
+  private nft = new Map<string, NftRuleset>();
+
+  /**
+   * Run one netfilter hook on a node, through the rules of the cluster's kube-proxy mode: the
+   * iptables rules (iptables mode, or the few rules of IPVS mode), or nftables mode's table.
+   */
+  hook(node: string, hook: Hook, p: NfPacket, ctx: NfContext, natWalk: boolean): HookResult {
+    if (this.t.settings.kubeProxy.mode !== 'nftables') return runHook(this.rulesOf(node), hook, p, ctx, natWalk);
+    let rs = this.nft.get(node);
+    if (!rs) this.nft.set(node, (rs = parseNft(nftablesSave(this.t, node).split('\n'))));
+    const rng = ctx.rng;
+    return runNftHook(rs, hook, p, { localIPs: ctx.localIPs, ctstate: ctx.ctstate, ifaceAddress: ctx.ifaceAddress, numgen: (n) => [rng.int(0, n - 1)] }, natWalk);
+  }
+
   /** The iptables rules the trace walks: kube-proxy's iptables mode, or the few rules of IPVS mode. */
-  rulesOf(node: string): Ruleset {
+  private rulesOf(node: string): Ruleset {
     if (this.ipvsMode) return this.ipvsOf(node)!.ruleset;
     let r = this.rules.get(node);
     if (!r) this.rules.set(node, (r = nodeRuleset(this.t, node)));
@@ -111,8 +127,16 @@ export function nfPacket(p: Packet, mark: number, inIface?: string, outIface?: s
   return { src: ip(p).src, dst: ip(p).dst, proto: 'tcp', sport: t.srcPort, dport: t.dstPort, mark, inIface, outIface };
 }
 
-/** The chain path a walk took: "PREROUTING → KUBE-SERVICES → KUBE-SVC-… → KUBE-SEP-…". */
+/**
+ * The chain path a walk took: "PREROUTING → KUBE-SERVICES → KUBE-SVC-… → KUBE-SEP-…" (the jumps
+ * that matched), or for nftables "prerouting → nat-prerouting → services → service-… → endpoint-…"
+ * (every chain entered, in order: vmaps and numgen jump without a "jump" rule of their own).
+ */
 export function chainPath(hook: Hook, r: HookResult): string {
+  if (r.steps.some((s) => s.table !== 'nat' && s.table !== 'filter')) {
+    const chains = [...new Set(r.steps.filter((s) => s.matched || r.steps.some((x) => x.chain === s.chain && x.matched)).map((s) => s.chain))];
+    return [hook.toLowerCase(), ...chains].join(' → ');
+  }
   const jumps = r.steps.filter((s) => s.matched && s.effect.includes('jump ')).map((s) => s.effect.slice(s.effect.indexOf('jump ') + 5));
   return [hook, ...jumps].join(' → ');
 }

@@ -1,5 +1,6 @@
 // The selected hop: mechanism, rules walked, and the packet before and after.
 import { useTranslation } from 'react-i18next';
+import { ruleBody } from '../../engine/dataplane/nftWalker.ts';
 import { usePodpath } from '../../state/store.ts';
 import { diffPackets, viewPacket } from './packetDiff.ts';
 import { PacketView } from './PacketView.tsx';
@@ -39,7 +40,7 @@ export function HopDetail() {
                 </td>
                 <td>{r.ruleNumber}</td>
                 <td>
-                  <code>{r.text}</code>
+                  <code>{ruleBody(r)}</code>
                 </td>
                 <td>
                   {r.matched ? t('matched') : t('notMatched')}

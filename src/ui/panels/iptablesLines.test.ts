@@ -40,6 +40,20 @@ describe('markRuleLines', () => {
     expect(marks.has(5)).toBe(false);
   });
 
+  it('marks nftables statements of the step\'s table, matched by the whole line', () => {
+    const nft = [
+      '# kube-proxy (nftables mode) ruleset on node-2, as nft -f input',
+      'add chain ip kube-proxy services',
+      'add rule ip kube-proxy services ip daddr . meta l4proto . th dport vmap @service-ips',
+      'add rule ip6 kube-proxy services ip6 daddr . meta l4proto . th dport vmap @service-ips',
+      'add rule ip kube-proxy endpoint-X meta l4proto tcp dnat to 10.244.2.2:80',
+    ].join('\n');
+    const s = (t: string, effect: string): RuleStep => ({ table: 'ip kube-proxy', chain: t.split(' ')[4]!, ruleNumber: 1, text: t, matched: true, effect });
+    const marks = markRuleLines(nft, [s('add rule ip kube-proxy services ip daddr . meta l4proto . th dport vmap @service-ips', 'goto service-A'), s('add rule ip kube-proxy endpoint-X meta l4proto tcp dnat to 10.244.2.2:80', 'DNAT to 10.244.2.2:80')]);
+    expect([...marks.keys()].sort()).toEqual([2, 4]);
+    expect(focusLine(marks)).toBe(4);
+  });
+
   it('returns nothing without rules', () => {
     expect(markRuleLines(text, []).size).toBe(0);
   });

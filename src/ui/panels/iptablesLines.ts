@@ -11,7 +11,8 @@ export interface LineMark {
 
 /**
  * For each line of `text` (split on "\n"), the mark of the rule steps whose `text` equals the line
- * within the same table section (`*nat` … `COMMIT`). A line tested more than once is matched when
+ * within the same table section (`*nat` … `COMMIT`), or an nftables `add rule <family> <table> …`
+ * line of the step's table. A line tested more than once is matched when
  * any of its steps matched. Returns a sparse map: line index → mark.
  */
 export function markRuleLines(text: string, rules: readonly RuleStep[]): Map<number, LineMark> {
@@ -30,8 +31,10 @@ export function markRuleLines(text: string, rules: readonly RuleStep[]): Map<num
   text.split('\n').forEach((line, i) => {
     if (line.startsWith('*')) table = line.slice(1).trim();
     else if (line === 'COMMIT') table = '';
-    else if (table && line.startsWith('-A ')) {
-      const entry = wanted.get(`${table}\n${line}`);
+    else if ((table && line.startsWith('-A ')) || line.startsWith('add rule ')) {
+      // nftables statements name their table themselves: "add rule ip kube-proxy <chain> …".
+      const key = line.startsWith('add rule ') ? `${line.split(' ', 4).slice(2).join(' ')}\n${line}` : `${table}\n${line}`;
+      const entry = wanted.get(key);
       if (!entry) return;
       const effects = [...new Set(entry.steps.map((s) => s.effect))];
       out.set(i, { matched: entry.steps.some((s) => s.matched), effect: effects.join('; '), order: entry.order });
