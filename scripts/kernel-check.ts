@@ -18,7 +18,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { loadSnapshot, traceFlow, type FlowSpec } from '../src/engine/index.ts';
 import { join } from 'node:path';
 import { iptablesSave, nftablesSave, renderRuleset } from '../src/engine/dataplane/iptablesSave.ts';
-import { defaultRoot, findCases, kubeProxyCaseRuleset, nftCaseRules } from '../src/cli/conformanceRunner.ts';
+import { defaultRoot, findCases, kubeProxyCaseRuleset, nftCaseRules, runCase } from '../src/cli/conformanceRunner.ts';
+import { kernelTracers } from './kernelTracer.ts';
+import { existsSync } from 'node:fs';
 import { nftLoadOrder } from '../src/engine/dataplane/kubeProxyNftables.ts';
 import { defaultScenario } from '../src/scenarios/default.ts';
 import { nodePortScenario } from '../src/scenarios/nodePort.ts';
@@ -131,9 +133,12 @@ interface Differential {
   label: string;
   text: string;
   flow: FlowSpec;
+  /** kube-proxy's mode: iptables rules counted by iptables-save -c, or nftables rules seen by nft monitor trace. */
+  mode?: 'iptables' | 'nftables';
 }
 
-async function differential({ label, text, flow }: Differential) {
+async function differential({ label, text: text0, flow, mode = 'iptables' }: Differential) {
+  const text = mode === 'nftables' ? `${text0}---\napiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: nftables\n` : text0;
   const snap = loadSnapshot(text, 1);
   const t = snap.topology;
   const external = flow.from.startsWith('external');
@@ -147,7 +152,7 @@ async function differential({ label, text, flow }: Differential) {
   const engineHits = new Set<string>();
   for (const tr of traces) {
     const nat = tr.hops.filter((h) => h.node === node.name && h.direction === 'request' && h.at === `nf:${node.name}`);
-    const snat = nat.map((h) => /MASQUERADE — source \S+ → (\S+):\d+/.exec(h.mechanism.title)?.[1]).find(Boolean);
+    const snat = nat.map((h) => /MASQUERADE — source \S+ → (\S+):\d+/i.exec(h.mechanism.title)?.[1]).find(Boolean);
     engineNat.add(`${tr.backend!.ip}:${tr.backend!.port}${snat ? ` masquerade ${snat}` : ''}`);
     for (const h of tr.hops) {
       // This node's netfilter in both directions, and its eth0 for what it sends itself.
@@ -217,8 +222,17 @@ async function differential({ label, text, flow }: Differential) {
     [dialIP, dialPort] = [t.nodes.find((n) => n.name === host)?.ip ?? host, port];
     inNs(clientNs, 'ip', 'route', 'add', `${dialIP}/32`, 'dev', 'wire', 'src', clientIP);
   }
-  for (const c of ['ct_state_invalid_dropped_pkts', 'localhost_nps_accepted_pkts']) inNs(nodeNs, 'nfacct', 'add', c);
-  inNsInput(nodeNs, iptablesSave(t, node.name), 'iptables-nft-restore');
+  if (mode === 'nftables') {
+    inNsInput(nodeNs, nftablesSave(t, node.name), 'nft', '-f', '-');
+    // Trace every packet: a chain at priority -350 (before kube-proxy's) sets nftrace.
+    inNsInput(nodeNs, ['add table ip pptrace', 'add chain ip pptrace pre { type filter hook prerouting priority -350 ; }', 'add chain ip pptrace out { type filter hook output priority -350 ; }', 'add rule ip pptrace pre meta nftrace set 1', 'add rule ip pptrace out meta nftrace set 1', ''].join('\n'), 'nft', '-f', '-');
+  } else {
+    for (const c of ['ct_state_invalid_dropped_pkts', 'localhost_nps_accepted_pkts']) inNs(nodeNs, 'nfacct', 'add', c);
+    inNsInput(nodeNs, iptablesSave(t, node.name), 'iptables-nft-restore');
+  }
+  const monitor = mode === 'nftables' ? spawn('ip', ['netns', 'exec', nodeNs, 'nft', '-a', 'monitor', 'trace'], { stdio: ['ignore', 'pipe', 'ignore'] }) : undefined;
+  let traced = '';
+  monitor?.stdout.on('data', (d: Buffer) => (traced += d.toString()));
 
   const CONNECTIONS = 24;
   // conntrack's event stream sees every new entry, including those a backend's RST closes at once.
@@ -236,6 +250,7 @@ async function differential({ label, text, flow }: Differential) {
   }
   await sleep(300);
   events.kill();
+  monitor?.kill();
   if (process.env.DEBUG) console.log(ct, inNs(nodeNs, 'iptables-nft-save', '-c'));
   const kernelNat = new Set<string>();
   for (const line of ct.split('\n')) {
@@ -248,7 +263,38 @@ async function differential({ label, text, flow }: Differential) {
   if (fmt(kernelNat) !== fmt(engineNat)) fail(`${label}: NAT: kernel {${fmt(kernelNat)}} vs engine {${fmt(engineNat)}}`);
   else console.log(`ok   ${label}: ${CONNECTIONS} real connections to ${dialIP}:${dialPort} gave {${fmt(kernelNat)}}, as the engine's ${SEEDS} seeds do`);
 
-  // Rule counters, position by position. iptables-save -c prints "[packets:bytes] -A CHAIN ...".
+  const kernelHits = mode === 'nftables' ? nftTraceHits(nodeNs, traced) : iptablesCounterHits(nodeNs);
+  const onlyKernel = [...kernelHits].filter((k) => !engineHits.has(k));
+  const onlyEngine = [...engineHits].filter((k) => !kernelHits.has(k));
+  if (onlyKernel.length || onlyEngine.length) fail(`${label}: rule hits differ: kernel only [${onlyKernel.join('; ')}], engine only [${onlyEngine.join('; ')}]`);
+  else console.log(`ok   ${label}: the kernel ${mode === 'nftables' ? 'traced' : 'counted'} exactly the ${kernelHits.size} rules the walker matched on ${node.name}`);
+  cleanup();
+}
+
+/**
+ * The rules nft monitor trace saw match ("trace id … ip kube-proxy <chain> rule … # handle N
+ * (verdict …)"), as "ip kube-proxy <chain> #<position>": the handle's position in its chain.
+ */
+function nftTraceHits(nodeNs: string, traced: string): Set<string> {
+  const position = new Map<string, string>();
+  let chain = '';
+  let n = 0;
+  for (const line of inNs(nodeNs, 'nft', '-a', 'list', 'table', 'ip', 'kube-proxy').split('\n')) {
+    const c = /^\s*chain (\S+) \{/.exec(line);
+    if (c) [chain, n] = [c[1]!, 0];
+    const h = /# handle (\d+)$/.exec(line);
+    if (h && chain && !/^\s*(chain|type|set|map|table|elements|comment)\b/.test(line.trim()) && !line.includes('{ type')) position.set(h[1]!, `ip kube-proxy ${chain} #${++n}`);
+  }
+  const hits = new Set<string>();
+  for (const line of traced.split('\n')) {
+    const m = /^trace id \w+ ip kube-proxy \S+ rule .* # handle (\d+) \(verdict/.exec(line);
+    if (m) hits.add(position.get(m[1]!) ?? `unknown handle ${m[1]}`);
+  }
+  return hits;
+}
+
+/** Rule counters, position by position. iptables-save -c prints "[packets:bytes] -A CHAIN ...". */
+function iptablesCounterHits(nodeNs: string): Set<string> {
   const kernelHits = new Set<string>();
   let table = '';
   const position = new Map<string, number>();
@@ -261,17 +307,31 @@ async function differential({ label, text, flow }: Differential) {
     position.set(k, n);
     if (Number(m[1]) > 0) kernelHits.add(`${k} #${n}`);
   }
-  const onlyKernel = [...kernelHits].filter((k) => !engineHits.has(k));
-  const onlyEngine = [...engineHits].filter((k) => !kernelHits.has(k));
-  if (onlyKernel.length || onlyEngine.length) fail(`${label}: rule hits differ: kernel only [${onlyKernel.join('; ')}], engine only [${onlyEngine.join('; ')}]`);
-  else console.log(`ok   ${label}: the kernel counted exactly the ${kernelHits.size} rules the walker matched on ${node.name}`);
-  cleanup();
+  return kernelHits;
 }
 
 await differential({ label: 'pod → ClusterIP', text: defaultScenario, flow: snap.flows[0]! });
 // cndjp4 step 4: the same pods behind a NodePort (port 8080 → targetPort 80), from outside.
 const np = loadSnapshot(nodePortScenario, 1);
 await differential({ label: 'outside → NodePort', text: nodePortScenario, flow: np.flows[0]! });
+await differential({ label: 'pod → ClusterIP (nftables mode)', text: defaultScenario, flow: snap.flows[0]!, mode: 'nftables' });
+await differential({ label: 'outside → NodePort (nftables mode)', text: nodePortScenario, flow: np.flows[0]!, mode: 'nftables' });
+
+// 3. The conformance flows, traced by the kernel: each case's ruleset (as the engine writes it)
+//    is loaded into a namespace and every flow is sent for real (scripts/kernelTracer.ts); the
+//    outcomes must be the ones kube-proxy's own tests assert, exactly as the engine's tracers must.
+const kernel = kernelTracers(`${tag}k`);
+let flowCases = 0;
+for (const dir of ['kube-proxy', 'kube-proxy-nftables'].flatMap((d) => findCases(join(defaultRoot, d)))) {
+  const name = dir.slice(defaultRoot.length + 1);
+  if (!existsSync(join(dir, 'flows.yaml')) && !existsSync(join(dir, 'rules.iptables'))) continue;
+  const r = runCase(dir, kernel);
+  flowCases++;
+  if (r.ok) console.log(`ok   kernel-traced conformance/${name}: ${r.detail}`);
+  else fail(`kernel-traced conformance/${name}: ${r.detail}`);
+}
+kernel.close();
+if (flowCases === 0) fail('no conformance case with flows was found');
 
 if (failures) {
   console.log(`${failures} kernel check(s) failed`);

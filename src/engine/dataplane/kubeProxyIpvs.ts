@@ -77,6 +77,17 @@ function nodePortIPs(p: IpvsParams): string[] {
   return v4.filter((a) => cidrs.some((c) => cidrContains(c, parseIPv4(a)!)));
 }
 
+// IPVS finds a connection's virtual server in a hash table keyed by protocol, address and port
+// (ip_vs_service_find, net/netfilter/ipvs/ip_vs_ctl.c): one lookup however many Services exist.
+const vsTables = new WeakMap<IpvsState, Map<string, VirtualServer>>();
+
+/** The virtual server for protocol address:port, if any (indexed once per state). */
+export function findVirtualServer(s: IpvsState, protocol: VirtualServer['protocol'], address: string, port: number): VirtualServer | undefined {
+  let table = vsTables.get(s);
+  if (!table) vsTables.set(s, (table = new Map(s.virtualServers.map((v) => [`${v.protocol} ${v.address} ${v.port}`, v]))));
+  return table.get(`${protocol} ${address} ${port}`);
+}
+
 export function kubeProxyIpvs(ports: KubeProxyServicePort[], p: IpvsParams): IpvsState {
   const sets: Record<string, IpSet> = Object.fromEntries(Object.entries(SETS).map(([name, [type, comment]]) => [name, { type, comment, entries: [] }]));
   const put = (set: string, entry: string) => {

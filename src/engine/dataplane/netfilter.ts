@@ -38,6 +38,15 @@ export interface NfContext {
   bridges?: ReadonlySet<string>;
 }
 
+// An ipset of the hash / bitmap types is a hash table in the kernel (net/netfilter/ipset/
+// ip_set_hash_gen.h): membership costs one lookup, not a scan. Each set's entries are indexed once.
+const indexed = new WeakMap<object, Set<string>>();
+function members(set: { entries: string[] }): Set<string> {
+  let m = indexed.get(set);
+  if (!m) indexed.set(set, (m = new Set(set.entries)));
+  return m;
+}
+
 /** ipset membership for "-m set --match-set NAME flags" (flags pick which packet fields form the key). */
 function inIpset(set: { type: string; entries: string[] } | undefined, flags: string, p: NfPacket): boolean {
   if (!set) return false;
@@ -46,12 +55,12 @@ function inIpset(set: { type: string; entries: string[] } | undefined, flags: st
     return i === 0 ? p.src : `${p.proto}:${p.sport}`;
   };
   const fs = flags.split(',');
-  if (set.type === 'bitmap:port') return set.entries.includes(String(fs[0] === 'dst' ? p.dport : p.sport));
-  if (set.type === 'hash:ip') return set.entries.includes(fs[0] === 'dst' ? p.dst : p.src);
+  if (set.type === 'bitmap:port') return members(set).has(String(fs[0] === 'dst' ? p.dport : p.sport));
+  if (set.type === 'hash:ip') return members(set).has(fs[0] === 'dst' ? p.dst : p.src);
   const key = [field(fs[0]!, 0), field(fs[1]!, 1)].join(',');
-  if (set.type === 'hash:ip,port') return set.entries.includes(key);
+  if (set.type === 'hash:ip,port') return members(set).has(key);
   const third = fs[2] === 'dst' ? p.dst : p.src;
-  if (set.type === 'hash:ip,port,ip') return set.entries.includes(`${key},${third}`);
+  if (set.type === 'hash:ip,port,ip') return members(set).has(`${key},${third}`);
   // hash:ip,port,net: the third part is a CIDR the address must fall in.
   return set.entries.some((e) => e.startsWith(`${key},`) && ipInCidr(third, e.slice(key.length + 1)));
 }

@@ -103,8 +103,17 @@ function words(rule: string): string[] {
   return out;
 }
 
+// Named sets are hash tables (or interval trees for prefixes) in the kernel (nft_set_hash.c,
+// nft_set_rbtree.c): a lookup, not a scan. Each set is indexed once: addresses in a Set, prefixes apart.
+const setIndex = new WeakMap<string[], { exact: Set<string>; prefixes: string[] }>();
+function inNamedSet(elements: string[], ip: string): boolean {
+  let ix = setIndex.get(elements);
+  if (!ix) setIndex.set(elements, (ix = { exact: new Set(elements.filter((e) => !e.includes('/'))), prefixes: elements.filter((e) => e.includes('/')) }));
+  return ix.exact.has(ip) || ix.prefixes.some((c) => ipInCidr(ip, c));
+}
+
 function inSpec(spec: string, ip: string, rs: NftRuleset): boolean {
-  if (spec.startsWith('@')) return (rs.sets.get(spec.slice(1)) ?? []).some((e) => inSpec(e, ip, rs));
+  if (spec.startsWith('@')) return inNamedSet(rs.sets.get(spec.slice(1)) ?? [], ip);
   if (spec.startsWith('{')) return spec.slice(1, -1).split(',').map((x) => x.trim()).filter(Boolean).some((e) => inSpec(e, ip, rs));
   return ipInCidr(ip, spec);
 }
@@ -261,9 +270,15 @@ function runChain(name: string, st: State): Outcome {
 
 const hookNames: Record<Hook, string> = { PREROUTING: 'prerouting', INPUT: 'input', FORWARD: 'forward', OUTPUT: 'output', POSTROUTING: 'postrouting' };
 
-/** The base chains registered at a hook, in priority order. */
+const baseCache = new WeakMap<NftRuleset, Map<Hook, [string, BaseChain][]>>();
+
+/** The base chains registered at a hook, in priority order (found once per ruleset and hook). */
 export function baseChains(rs: NftRuleset, hook: Hook): [string, BaseChain][] {
-  return [...rs.chains].filter(([, c]) => c.base?.hook === hookNames[hook]).map(([n, c]) => [n, c.base!] as [string, BaseChain]).sort((a, b) => a[1].priority - b[1].priority);
+  let byHook = baseCache.get(rs);
+  if (!byHook) baseCache.set(rs, (byHook = new Map()));
+  let list = byHook.get(hook);
+  if (!list) byHook.set(hook, (list = [...rs.chains].filter(([, c]) => c.base?.hook === hookNames[hook]).map(([n, c]) => [n, c.base!] as [string, BaseChain]).sort((a, b) => a[1].priority - b[1].priority)));
+  return list;
 }
 
 export interface NftHookResult extends HookResult {

@@ -21,6 +21,8 @@ export interface TracerResult {
   /** DNAT destinations, or ACCEPT / DROP / REJECT, joined with ", "; "" when no rule decided. */
   output: string;
   masq: boolean;
+  /** The outputs' order carries no meaning (a kernel's random picks, gathered over attempts). */
+  unordered?: boolean;
 }
 
 const neverRandom: Prng = { next: () => 0, int: (lo) => lo };

@@ -3,7 +3,7 @@
 // or out of eth0 to a client outside the cluster.
 
 import type { NodeInfo, Packet, PodInfo, RouteEntry, Verdict } from '../types.ts';
-import type { VirtualServer } from '../dataplane/kubeProxyIpvs.ts';
+import { findVirtualServer, type VirtualServer } from '../dataplane/kubeProxyIpvs.ts';
 import { ids } from '../ids.ts';
 import { formatRoute } from '../dataplane/flannel.ts';
 import type { CtState, NfPacket } from '../dataplane/netfilter.ts';
@@ -114,7 +114,7 @@ export function nodeStack(w: Walk, node: NodeInfo, p0: Packet, inIface: string, 
   // IPVS mode: a new connection to a virtual server is delivered locally (the VIP sits on
   // kube-ipvs0, or is the node's own address for a NodePort) and IPVS takes it at LOCAL_IN.
   const ipvs = w.ipvsOf(node.name);
-  const vs = !hit && ipvs?.virtualServers.find((v) => v.address === ip(p).dst && v.port === tcp(p).dstPort && v.protocol === 'TCP');
+  const vs = !hit && ipvs && findVirtualServer(ipvs, 'TCP', ip(p).dst, tcp(p).dstPort);
   if (vs) return ipvsLocalIn(w, node, p, entry, vs, inIface, mark);
 
   // Routing decision.

@@ -49,6 +49,14 @@ export class Walk {
   private ipvs = new Map<string, IpvsState>();
 
   private nft = new Map<string, NftRuleset>();
+  private locals = new Map<string, ReadonlySet<string>>();
+
+  /** The addresses "addrtype LOCAL" / "fib type local" match on a node: its own, and in IPVS mode kube-ipvs0's. */
+  localIPsOf(n: NodeInfo): ReadonlySet<string> {
+    let s = this.locals.get(n.name);
+    if (!s) this.locals.set(n.name, (s = new Set([...nodeLocalIPs(n), ...(this.ipvsOf(n.name)?.dummyAddresses ?? [])])));
+    return s;
+  }
 
   /**
    * Run one netfilter hook on a node, through the rules of the cluster's kube-proxy mode: the
@@ -114,7 +122,7 @@ export function nfContext(w: Walk, n: NodeInfo, ctstate: CtState, ctDnat: boolea
   return {
     ipsets: ipvs?.ipsets,
     bridges: new Set([w.t.settings.cni.bridge]),
-    localIPs: new Set([...nodeLocalIPs(n), ...(ipvs?.dummyAddresses ?? [])]),
+    localIPs: w.localIPsOf(n),
     ctstate,
     ctDnat,
     rng: w.rng,
