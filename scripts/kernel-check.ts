@@ -9,9 +9,13 @@
 //    real TCP connections (a pod to a ClusterIP; a host outside to a NodePort), and then
 //      - the NAT conntrack recorded (DNAT destination, and the masquerade address) must be exactly
 //        what the engine's trace gives over its seeds, and
-//      - the rules the kernel counted (iptables-save -c) must be exactly the rules the engine's
-//        walker says matched on that node, rule by rule (table, chain, position), including the
-//        OUTPUT/POSTROUTING walk of the VXLAN-encapsulated packet the node sends itself.
+//      - the rules the kernel counted (iptables-save -c) or traced (nft monitor trace, nftables
+//        mode) must be exactly the rules the engine's walker says matched on that node, rule by
+//        rule (table, chain, position), including the OUTPUT/POSTROUTING walk of the
+//        VXLAN-encapsulated packet the node sends itself.
+// 3. Conformance flows: every flow of the kube-proxy and kube-proxy-nftables cases is sent for real
+//    through the engine's ruleset for that case, and the kernel's outcome must be the expected one
+//    (scripts/kernelTracer.ts).
 // Only namespaces this script creates carry traffic; all are deleted on exit.
 import { execFileSync, spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
