@@ -12,5 +12,6 @@ echo "== lint";           npx eslint .
 echo "== unit (vitest)";  npx vitest run
 echo "== conformance (kube-proxy iptables, nftables, IPVS)"; npx tsx src/cli/conformance.ts ../shared/conformance/kube-proxy ../shared/conformance/kube-proxy-nftables ../shared/conformance/kube-proxy-ipvs
 echo "== kernel (iptables and nftables in network namespaces)"; npx tsx scripts/kernel-check.ts
+echo "== tshark (the pcaps podpath exports)"; npx tsx scripts/tshark-check.ts
 echo "== browser (playwright, Debian chromium)"; npx playwright test
 echo "all tests passed"

@@ -9,6 +9,10 @@ export function formatHeader(h: Header): string {
     case 'udp': return `udp ${h.srcPort}→${h.dstPort}`;
     case 'vxlan': return `vxlan vni ${h.vni}`;
     case 'http': return `http ${h.firstLine}`;
+    case 'arp': return `arp ${h.op} who-has ${h.targetIp} tell ${h.senderIp}`;
+    case 'icmp': return `icmp type ${h.type} code ${h.code}`;
+    case 'dns': return `dns ${h.flags & 0x8000 ? 'response' : 'query'} ${[...h.questions, ...h.answers].join('; ')}`;
+    case 'raw': return `data ${h.hex.length / 2} B`;
   }
 }
 

@@ -1,11 +1,12 @@
 // podpath's headless CLI over the same engine the Worker runs.
 //   npm run cli -- trace <file.yaml>... --from <ns/pod> --to <host:port> [--seed N] [--json]
 //   npm run cli -- iptables-save <file.yaml>... --node <name> [--mode iptables|ipvs|nftables]
+//   npm run cli -- pcap <file.yaml>... [--from …] [--to …] [--seed N] -o out.pcap
 // A file argument "builtin:default" or "builtin:nodeport" stands for a built-in scenario.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { iptablesSave, ipvsSave, loadSnapshot, nftablesSave, ruleBody, traceFlow } from '../engine/index.ts';
+import { iptablesSave, ipvsSave, loadSnapshot, nftablesSave, ruleBody, traceFlow, tracePcap, tracePcapFrames } from '../engine/index.ts';
 import type { Diagnostic, Hop, Trace } from '../engine/index.ts';
 import { defaultScenario } from '../scenarios/default.ts';
 import { nodePortScenario } from '../scenarios/nodePort.ts';
@@ -16,6 +17,7 @@ import { formatHeaders } from './format.ts';
 const usage = `usage:
   podpath trace <file.yaml>... [--from <ns/pod>] [--to <host:port>] [--seed N] [--json]
   podpath iptables-save <file.yaml>... --node <name> [--mode iptables|ipvs|nftables]
+  podpath pcap <file.yaml>... [--from <ns/pod>] [--to <host:port>] [--seed N] -o <out.pcap>
   (builtin:default and builtin:nodeport are the built-in cndjp4 scenarios)`;
 
 interface Input { text: string; files: { name: string; firstLine: number }[] }
@@ -57,9 +59,9 @@ export function main(argv: string[]): number {
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
-    options: { from: { type: 'string' }, to: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' }, node: { type: 'string' }, mode: { type: 'string' } },
+    options: { from: { type: 'string' }, to: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' }, node: { type: 'string' }, mode: { type: 'string' }, output: { type: 'string', short: 'o' } },
   });
-  if (!cmd || positionals.length === 0 || (cmd !== 'trace' && cmd !== 'iptables-save')) {
+  if (!cmd || positionals.length === 0 || !['trace', 'iptables-save', 'pcap'].includes(cmd)) {
     console.error(usage);
     return 2;
   }
@@ -98,6 +100,17 @@ export function main(argv: string[]): number {
     return 2;
   }
   const trace: Trace = traceFlow(snap.topology, { name: base?.name ?? 'cli', from, to, protocol: 'TCP' }, seed);
+  if (cmd === 'pcap') {
+    if (!values.output) {
+      console.error('pcap needs -o <out.pcap>');
+      return 2;
+    }
+    writeFileSync(values.output, tracePcap(trace));
+    const frames = tracePcapFrames(trace);
+    console.log(`${values.output}: ${frames.length} frames from ${trace.hops.length} hops (verdict: ${trace.verdict.kind})`);
+    for (const [i, f] of frames.entries()) console.log(`${String(i + 1).padStart(4)}  hop ${f.hop}: ${trace.hops[f.hop]!.mechanism.title}`);
+    return 0;
+  }
   if (values.json) {
     console.log(JSON.stringify(trace, null, 2));
   } else {

@@ -180,23 +180,45 @@ export interface Topology {
 // ---------------------------------------------------------------------------------------------
 // Packets: one header representation per protocol, outermost first.
 
-export interface EthernetHeader { proto: 'ethernet'; src: string; dst: string; etherType: 'IPv4' }
+export interface EthernetHeader { proto: 'ethernet'; src: string; dst: string; etherType: 'IPv4' | 'ARP' }
+export interface ArpHeader { proto: 'arp'; op: 'request' | 'reply'; senderMac: string; senderIp: string; targetMac: string; targetIp: string }
 export interface IPv4Header {
   proto: 'ipv4';
   src: string;
   dst: string;
   ttl: number;
-  protocol: 'TCP' | 'UDP';
+  /** IPIP: an IPv4 packet carried inside (IP protocol 4, Calico's tunl0). */
+  protocol: 'TCP' | 'UDP' | 'ICMP' | 'IPIP';
   totalLength: number;
   /** The IPv4 "don't fragment" flag. */
   df: boolean;
+  /** Identification. */
+  id: number;
+  /** DSCP + ECN byte. */
+  tos: number;
 }
-export interface TcpHeader { proto: 'tcp'; srcPort: number; dstPort: number; flags: string[]; seq: number; ack: number }
+export interface TcpHeader {
+  proto: 'tcp';
+  srcPort: number;
+  dstPort: number;
+  flags: string[];
+  seq: number;
+  ack: number;
+  window: number;
+  /** As tcpdump prints them: "mss 1410", "sackOK", "TS val 1 ecr 0", "nop", "wscale 7". */
+  options: string[];
+}
 export interface UdpHeader { proto: 'udp'; srcPort: number; dstPort: number; length: number }
 export interface VxlanHeader { proto: 'vxlan'; flags: number; vni: number }
+/** ICMP: type, code and the 4 bytes after the checksum (echo id/seq, or unused / next-hop MTU). */
+export interface IcmpHeader { proto: 'icmp'; type: number; code: number; rest: number }
 export interface HttpPayload { proto: 'http'; firstLine: string; headers: [string, string][] }
+/** A DNS message: questions "name type", answers "name type ttl data" (A and CNAME records). */
+export interface DnsPayload { proto: 'dns'; id: number; flags: number; questions: string[]; answers: string[] }
+/** Bytes no decoder claimed, as hex. */
+export interface RawPayload { proto: 'raw'; hex: string }
 
-export type Header = EthernetHeader | IPv4Header | TcpHeader | UdpHeader | VxlanHeader | HttpPayload;
+export type Header = EthernetHeader | ArpHeader | IPv4Header | TcpHeader | UdpHeader | VxlanHeader | IcmpHeader | HttpPayload | DnsPayload | RawPayload;
 
 export interface Packet {
   headers: Header[];

@@ -2,6 +2,7 @@
 // packet; packets are never mutated (a hop keeps its "before" and "after").
 
 import type { EthernetHeader, Header, IPv4Header, Packet, TcpHeader, UdpHeader, VxlanHeader } from '../types.ts';
+import { fnv1a32 } from '../util/hash.ts';
 
 export const ETH_LEN = 14;
 export const IPV4_LEN = 20;
@@ -10,6 +11,15 @@ export const VXLAN_LEN = 8;
 /** Linux SYN and SYN-ACK carry MSS, SACK-permitted, timestamps and window scale: 20 bytes of options. */
 export const TCP_SYN_LEN = 40;
 
+/**
+ * A connection's first segments as Linux sends them (net/ipv4/tcp_output.c, tcp_minisocks.c):
+ * options "mss, sackOK, TS val/ecr, nop, wscale 7" (20 bytes); the window is the receive space
+ * (65536 with the default tcp_rmem) rounded down to a multiple of the MSS (tcp_select_initial_window),
+ * the SYN-ACK's MSS less the 12 bytes of timestamps; MSS = MTU − 40. DF is set (path MTU
+ * discovery); the SYN's IP ID is the socket's random start, the SYN-ACK's is 0
+ * (ip_build_and_send_pkt). TS val starts at a per-connection random offset. The "random" values
+ * come from a hash of the connection, so a trace stays deterministic.
+ */
 export function tcpSegment(o: {
   srcMac: string;
   dstMac: string;
@@ -20,17 +30,32 @@ export function tcpSegment(o: {
   flags: string[];
   seq: number;
   ack: number;
+  /** The sender's interface MTU (flannel's pods: 1450). */
+  mtu?: number;
+  /** For a SYN-ACK: the TS val of the SYN it answers. */
+  tsEcr?: number;
 }): Packet {
   const ipLen = IPV4_LEN + TCP_SYN_LEN;
+  const mss = (o.mtu ?? 1500) - 40;
+  const synAck = o.flags.includes('ACK');
+  const conn = `${o.src}|${o.sport}|${o.dst}|${o.dport}`;
+  const window = Math.floor(65536 / (synAck ? mss - 12 : mss)) * (synAck ? mss - 12 : mss);
+  const tsVal = fnv1a32(`${conn}|ts`) >>> 0;
   return {
     headers: [
       { proto: 'ethernet', src: o.srcMac, dst: o.dstMac, etherType: 'IPv4' },
       // Linux sets DF on TCP (path MTU discovery) and starts with TTL 64 (net.ipv4.ip_default_ttl).
-      { proto: 'ipv4', src: o.src, dst: o.dst, ttl: 64, protocol: 'TCP', totalLength: ipLen, df: true },
-      { proto: 'tcp', srcPort: o.sport, dstPort: o.dport, flags: o.flags, seq: o.seq, ack: o.ack },
+      { proto: 'ipv4', src: o.src, dst: o.dst, ttl: 64, protocol: 'TCP', totalLength: ipLen, df: true, id: synAck ? 0 : fnv1a32(`${conn}|id`) & 0xffff, tos: 0 },
+      { proto: 'tcp', srcPort: o.sport, dstPort: o.dport, flags: o.flags, seq: o.seq, ack: o.ack, window, options: [`mss ${mss}`, 'sackOK', `TS val ${tsVal} ecr ${o.tsEcr ?? 0}`, 'nop', 'wscale 7'] },
     ],
     length: ETH_LEN + ipLen,
   };
+}
+
+/** The TS val a segment carries (its "TS val N ecr M" option), for the answer's echo. */
+export function tsValOf(p: Packet): number {
+  const opt = tcp(p).options.find((x) => x.startsWith('TS val '));
+  return opt ? Number(opt.split(' ')[2]) : 0;
 }
 
 function replaceFirst<T extends Header>(p: Packet, proto: T['proto'], f: (h: T) => T): Packet {
@@ -72,8 +97,10 @@ export function vxlanEncap(inner: Packet, o: { srcMac: string; dstMac: string; s
   const udpLen = UDP_LEN + VXLAN_LEN + inner.length;
   const outer: Header[] = [
     { proto: 'ethernet', src: o.srcMac, dst: o.dstMac, etherType: 'IPv4' },
-    // The vxlan driver leaves DF clear unless the device is created with "df set".
-    { proto: 'ipv4', src: o.src, dst: o.dst, ttl: 64, protocol: 'UDP', totalLength: IPV4_LEN + udpLen, df: false },
+    // The vxlan driver leaves DF clear unless the device is created with "df set", and copies no
+    // TOS (flannel sets none); a packet without DF gets its IP ID from ip_select_ident's hashed
+    // per-destination counter — here a hash of the inner frame's addresses.
+    { proto: 'ipv4', src: o.src, dst: o.dst, ttl: 64, protocol: 'UDP', totalLength: IPV4_LEN + udpLen, df: false, id: fnv1a32(`${o.src}|${o.dst}|${o.sport}|${ip(inner).id}`) & 0xffff, tos: 0 },
     { proto: 'udp', srcPort: o.sport, dstPort: o.dport, length: udpLen } satisfies UdpHeader,
     // Flags 0x08: the "I" bit, VNI valid (RFC 7348 section 5).
     { proto: 'vxlan', flags: 0x08, vni: o.vni } satisfies VxlanHeader,

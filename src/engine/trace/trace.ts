@@ -6,7 +6,7 @@
 import type { FlowSpec, NodeInfo, PodInfo, Topology, Trace, Verdict } from '../types.ts';
 import { ids } from '../ids.ts';
 import { inSubnet } from '../dataplane/routing.ts';
-import { decrementTtl, ip, setEthernet, tcp, tcpSegment } from '../packet/packet.ts';
+import { decrementTtl, ip, setEthernet, tcp, tcpSegment, tsValOf } from '../packet/packet.ts';
 import { fnv1a32 } from '../util/hash.ts';
 import { parseIPv4 } from '../util/ipv4.ts';
 import { createPrng } from '../util/prng.ts';
@@ -50,6 +50,8 @@ export function traceFlow(t: Topology, flow: FlowSpec, seed: number): Trace {
     flags: ['SYN', 'ACK'],
     seq: w.rng.int(0, 0xffffffff),
     ack: (tcp(seen).seq + 1) >>> 0,
+    mtu: t.settings.cni.mtu,
+    tsEcr: tsValOf(seen),
   });
   w.add(
     ids.podEth0(backend.id),
@@ -94,7 +96,7 @@ function fromPod(w: Walk, flow: FlowSpec): Start {
   const dst = res.ok ? res.ip : '0.0.0.0';
   // Same pod subnet: straight to the peer's MAC over the bridge; anything else via the gateway.
   const peer = inSubnet(node.podCIDR, dst) ? node.pods.find((x) => x.ip === dst) : undefined;
-  const syn = tcpSegment({ srcMac: client.mac, dstMac: peer ? peer.mac : cni0.mac, src: client.ip, dst, sport, dport: res.ok ? res.port : 0, flags: ['SYN'], seq: w.rng.int(0, 0xffffffff), ack: 0 });
+  const syn = tcpSegment({ srcMac: client.mac, dstMac: peer ? peer.mac : cni0.mac, src: client.ip, dst, sport, dport: res.ok ? res.port : 0, flags: ['SYN'], seq: w.rng.int(0, 0xffffffff), ack: 0, mtu: t.settings.cni.mtu });
   if (!res.ok) {
     w.add(ids.podEth0(client.id), node.name, { kind: 'dns', title: `DNS lookup of ${flow.to} failed`, detail: res.detail, cite: 'kubelet pkg/kubelet/network/dns/dns.go' }, syn, syn);
     return { ok: false, verdict: { kind: 'unreachable', at: ids.podEth0(client.id), message: res.detail } };

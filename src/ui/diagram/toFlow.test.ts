@@ -113,7 +113,7 @@ describe('toFlow', () => {
     // no trace at the client: not drawn
     expect(toFlow(topo, layout, fixtureTrace(), 0).nodes.some((n) => n.id === ids.external())).toBe(false);
 
-    const ipv4 = { proto: 'ipv4', src: '198.51.100.7', dst: '192.168.1.12', ttl: 64, protocol: 'TCP', totalLength: 60, df: true } as const;
+    const ipv4 = { proto: 'ipv4', src: '198.51.100.7', dst: '192.168.1.12', ttl: 64, protocol: 'TCP', totalLength: 60, df: true, id: 0, tos: 0 } as const;
     const base = fixtureTrace();
     const hop = (index: number, at: string, direction: 'request' | 'reply') => ({
       ...base.hops[0]!,

@@ -6,8 +6,8 @@ const inner: Packet = {
   length: 74,
   headers: [
     { proto: 'ethernet', src: 'a', dst: 'b', etherType: 'IPv4' },
-    { proto: 'ipv4', src: '10.244.1.3', dst: '10.96.0.100', ttl: 64, protocol: 'TCP', totalLength: 60, df: true },
-    { proto: 'tcp', srcPort: 40000, dstPort: 80, flags: ['SYN'], seq: 1, ack: 0 },
+    { proto: 'ipv4', src: '10.244.1.3', dst: '10.96.0.100', ttl: 64, protocol: 'TCP', totalLength: 60, df: true, id: 0, tos: 0 },
+    { proto: 'tcp', srcPort: 40000, dstPort: 80, flags: ['SYN'], seq: 1, ack: 0, window: 64240, options: [] },
   ],
 };
 
@@ -25,7 +25,7 @@ describe('diffPackets', () => {
       length: 124,
       headers: [
         { proto: 'ethernet', src: 'x', dst: 'y', etherType: 'IPv4' },
-        { proto: 'ipv4', src: '192.168.1.12', dst: '192.168.1.13', ttl: 64, protocol: 'UDP', totalLength: 110, df: false },
+        { proto: 'ipv4', src: '192.168.1.12', dst: '192.168.1.13', ttl: 64, protocol: 'UDP', totalLength: 110, df: false, id: 0, tos: 0 },
         { proto: 'udp', srcPort: 51234, dstPort: 8472, length: 90 },
         { proto: 'vxlan', flags: 8, vni: 1 },
         ...inner.headers,

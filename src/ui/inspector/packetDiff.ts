@@ -23,6 +23,10 @@ const LABELS: Record<Header['proto'], string> = {
   udp: 'UDP',
   vxlan: 'VXLAN',
   http: 'HTTP',
+  arp: 'ARP',
+  icmp: 'ICMP',
+  dns: 'DNS',
+  raw: 'Data',
 };
 
 function fieldValue(v: unknown): string {
