@@ -16,7 +16,8 @@ export const TCP_SYN_LEN = 40;
  * options "mss, sackOK, TS val/ecr, nop, wscale 7" (20 bytes); the window is the receive space
  * (65536 with the default tcp_rmem) rounded down to a multiple of the MSS (tcp_select_initial_window),
  * the SYN-ACK's MSS less the 12 bytes of timestamps; MSS = MTU − 40. DF is set (path MTU
- * discovery); the SYN's IP ID is the socket's random start, the SYN-ACK's is 0
+ * discovery); window scale 7 = ilog2(tcp_rmem[2]) − 15 for the long-standing 6 MiB tcp_rmem max
+ * (Linux 6.17+ defaults to 32 MiB, scale 10); the SYN's IP ID is the socket's random start, the SYN-ACK's is 0
  * (ip_build_and_send_pkt). TS val starts at a per-connection random offset. The "random" values
  * come from a hash of the connection, so a trace stays deterministic.
  */
