@@ -22,7 +22,8 @@ export interface Diagnostic extends SourceRef {
 // ---------------------------------------------------------------------------------------------
 // Topology: what the diagram draws. Element ids are stable strings built by `ids` in ids.ts.
 
-export type InterfaceKind = 'eth' | 'bridge' | 'vtep' | 'veth';
+/** vtep: a VXLAN device (flannel.1, vxlan.calico); ipip: an IP-in-IP tunnel (Calico's tunl0). */
+export type InterfaceKind = 'eth' | 'bridge' | 'vtep' | 'ipip' | 'veth';
 
 export interface NetInterface {
   id: string;
@@ -41,8 +42,13 @@ export interface RouteEntry {
   onlink?: boolean;
   scope?: 'link';
   src?: string;
-  /** Who installed it: the kernel for connected routes, flannel for the VXLAN routes. */
-  proto: 'kernel' | 'flannel' | 'static';
+  /**
+   * Who installed it: the kernel for connected routes, flannel for its routes, BIRD (Calico's BGP
+   * daemon) for remote IPAM blocks, Felix ("proto 80") for Calico's VXLAN routes, static otherwise.
+   */
+  proto: 'kernel' | 'flannel' | 'static' | 'bird' | '80';
+  /** "blackhole": Calico's route for the node's own IPAM block (addresses not given to a pod are dropped). */
+  type?: 'blackhole';
 }
 
 export interface NeighbourEntry {
@@ -159,13 +165,34 @@ export interface KubeProxySettings {
   clusterCIDR: string | null;
 }
 
+/**
+ * The pod network. Common fields: the pods' MTU, the tunnel device ("" without encapsulation), the
+ * bridge the pods' veths are attached to ("" for a routed, bridgeless CNI), VXLAN VNI and UDP port.
+ */
+export type CniSettings =
+  | { plugin: 'flannel'; backend: 'vxlan' | 'host-gw'; vni: number; port: number; mtu: number; device: string; bridge: string }
+  | {
+      plugin: 'calico';
+      /** The IPPool's encapsulation: ipipMode / vxlanMode Always (or CrossSubnet), or neither (BGP-routed). */
+      encapsulation: 'IPIP' | 'VXLAN' | 'None';
+      crossSubnet: boolean;
+      natOutgoing: boolean;
+      /** IPAM block size (the IPPool's blockSize, default 26). */
+      blockSize: number;
+      vni: number;
+      port: number;
+      mtu: number;
+      device: string;
+      bridge: '';
+    };
+
 export interface ClusterSettings {
   podCIDR: string;
   serviceCIDR: string;
   nodeNetwork: string;
   dnsIP: string;
   clusterDomain: string;
-  cni: { plugin: 'flannel'; backend: 'vxlan'; vni: number; port: number; mtu: number; device: string; bridge: string };
+  cni: CniSettings;
   kubeProxy: KubeProxySettings;
 }
 
@@ -249,6 +276,8 @@ export type MechanismKind =
   | 'conntrack'
   | 'route'
   | 'vxlan-encap'
+  | 'ipip-encap'
+  | 'ipip-decap'
   | 'wire'
   | 'vxlan-decap'
   | 'deliver';

@@ -44,10 +44,9 @@ export function bridgeAddress(node: NodeAddressing): string {
 
 export function flannelInterfaces(node: NodeAddressing, s: ClusterSettings): NetInterface[] {
   const prefix = parseCidr(node.podCIDR)!.bits;
-  return [
-    { id: ids.nodeIf(node.name, s.cni.bridge), name: s.cni.bridge, kind: 'bridge', address: `${bridgeAddress(node)}/${prefix}`, mac: macFor(`cni0:${node.name}`), mtu: s.cni.mtu },
-    { id: ids.nodeIf(node.name, s.cni.device), name: s.cni.device, kind: 'vtep', address: `${vtepAddress(node)}/32`, mac: macFor(`vtep:${node.name}`), mtu: s.cni.mtu },
-  ];
+  const bridge: NetInterface = { id: ids.nodeIf(node.name, s.cni.bridge), name: s.cni.bridge, kind: 'bridge', address: `${bridgeAddress(node)}/${prefix}`, mac: macFor(`cni0:${node.name}`), mtu: s.cni.mtu };
+  if (!s.cni.device) return [bridge]; // host-gw: no tunnel device
+  return [bridge, { id: ids.nodeIf(node.name, s.cni.device), name: s.cni.device, kind: 'vtep', address: `${vtepAddress(node)}/32`, mac: macFor(`vtep:${node.name}`), mtu: s.cni.mtu }];
 }
 
 /**
@@ -72,6 +71,13 @@ export function flannelNodeTables(
   const fdb: FdbEntry[] = [];
   for (const other of all) {
     if (other.node.name === self.name) continue;
+    if (s.cni.plugin === 'flannel' && s.cni.backend === 'host-gw') {
+      // host-gw: a plain route to the remote pod subnet via the remote node's own IP; the nodes
+      // must share an L2 network (pkg/backend/hostgw, Documentation/backends.md).
+      routes.push({ dst: other.node.podCIDR, via: other.node.ip, dev: 'eth0', proto: 'flannel' });
+      neighbours.push({ ip: other.node.ip, mac: other.eth0Mac, dev: 'eth0' });
+      continue;
+    }
     routes.push({ dst: other.node.podCIDR, via: vtepAddress(other.node), dev: s.cni.device, onlink: true, proto: 'flannel' });
     neighbours.push({ ip: vtepAddress(other.node), mac: other.vtepMac, dev: s.cni.device });
     fdb.push({ mac: other.vtepMac, dev: s.cni.device, dst: other.node.ip });
@@ -82,10 +88,11 @@ export function flannelNodeTables(
 }
 
 export function formatRoute(r: RouteEntry): string {
+  if (r.type === 'blackhole') return `blackhole ${r.dst} proto ${r.proto}`;
   const parts = [r.dst];
   if (r.via) parts.push('via', r.via);
   parts.push('dev', r.dev);
-  if (r.proto === 'kernel') parts.push('proto', 'kernel');
+  if (r.proto !== 'static' && r.proto !== 'flannel') parts.push('proto', r.proto);
   if (r.scope) parts.push('scope', r.scope);
   if (r.src) parts.push('src', r.src);
   if (r.onlink) parts.push('onlink');

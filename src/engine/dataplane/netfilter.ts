@@ -15,7 +15,8 @@ export type CtState = 'NEW' | 'ESTABLISHED' | 'RELATED' | 'INVALID';
 export interface NfPacket {
   src: string;
   dst: string;
-  proto: 'tcp' | 'udp';
+  /** ipip: an IP-in-IP packet (IP protocol 4), which has no ports. */
+  proto: 'tcp' | 'udp' | 'ipip';
   sport: number;
   dport: number;
   mark: number;

@@ -9,7 +9,8 @@ export function lookupRoute(routes: RouteEntry[], dst: string): RouteEntry | und
   let best: RouteEntry | undefined;
   let bestBits = -1;
   for (const r of routes) {
-    const c = r.dst === 'default' ? { base: 0, bits: 0 } : parseCidr(r.dst);
+    // A bare address ("10.244.0.65 dev cali…", as ip route prints a /32) is a host route.
+    const c = r.dst === 'default' ? { base: 0, bits: 0 } : parseCidr(r.dst.includes('/') ? r.dst : `${r.dst}/32`);
     if (c && c.bits > bestBits && cidrContains(c, ip)) {
       best = r;
       bestBits = c.bits;

@@ -12,6 +12,8 @@ import { buildServices, readEndpointSlice, readEndpoints, readService, type Serv
 import { expandWorkload, type PodSpecIn, type Toleration } from './workloads.ts';
 import { parseYaml } from './yaml.ts';
 import { isKubeProxyConfiguration, readKubeProxyConfiguration } from './kubeProxyConfig.ts';
+import { applyCni, calicoFromIPPool, flannelFromConfigMap, IPPOOL_API_VERSIONS, type CniChoice } from './cni.ts';
+import { CALI_MAC, caliVethName, calicoBlock, calicoInterfaces, calicoNodeTables } from '../dataplane/calico.ts';
 
 export const defaultSettings: ClusterSettings = {
   podCIDR: '10.244.0.0/16',
@@ -70,6 +72,7 @@ export function buildCluster(text: string, opts: BuildOptions = {}): ClusterMode
   const flowsIn: FlowIn[] = [];
   const seen = new Map<string, ObjectMeta>();
   const nsUses: { ns: string; r: DocReader; meta: ObjectMeta }[] = [];
+  const cniIn: { choice: CniChoice; r: DocReader; meta: ObjectMeta }[] = [];
 
   for (const d of parsed.docs) {
     const r = new DocReader(parsed, d.index, diagnostics);
@@ -79,6 +82,17 @@ export function buildCluster(text: string, opts: BuildOptions = {}): ClusterMode
     }
     const meta = readMeta(r, d.value);
     if (!meta) continue;
+    // The pod network's configuration objects (model/cni.ts).
+    if (meta.kind === 'IPPool' && IPPOOL_API_VERSIONS.includes(meta.apiVersion)) {
+      const c = calicoFromIPPool(r, meta);
+      if (c) cniIn.push({ choice: c, r, meta });
+      continue;
+    }
+    if (meta.kind === 'ConfigMap' && meta.apiVersion === 'v1' && meta.name === 'kube-flannel-cfg') {
+      const c = flannelFromConfigMap(r, meta);
+      if (c) cniIn.push({ choice: c, r, meta });
+      continue;
+    }
     const known = knownKinds[meta.kind];
     if (!known) {
       r.report('PP004', 'info', `${meta.kind} is not modelled yet; podpath ignores it for now.`, meta.raw, 'kind');
@@ -134,6 +148,10 @@ export function buildCluster(text: string, opts: BuildOptions = {}): ClusterMode
     namespaces.add(u.ns);
   }
 
+  if (cniIn.length) {
+    applyCni(settings, cniIn[0]!.choice);
+    for (const extra of cniIn.slice(1)) extra.r.report('PP008', 'warning', `A second pod network configuration (${extra.meta.kind} ${extra.meta.name}); podpath uses the first, ${cniIn[0]!.meta.kind} ${cniIn[0]!.meta.name}.`, extra.meta.raw, 'kind');
+  }
   const nodes = buildNodes(nodesIn, settings, diagnostics);
   placePods(podsIn, nodes, settings, diagnostics);
   const services = buildServices(servicesIn, slicesIn, nodes, settings, { apiDefaults: opts.apiDefaults ?? true });
@@ -185,12 +203,15 @@ function buildNodes(nodesIn: NodeIn[], s: ClusterSettings, out: Diagnostic[]): N
   const usedCIDRs = new Set(list.map((n) => n.podCIDR).filter(Boolean));
   let nextHost = 11;
   let nextSubnet = 0;
+  let addressedCount = 0;
   const addressed = list.map((n) => {
     let ip = n.ip;
     while (!ip) {
       const cand = hostIn(net, nextHost++);
       if (!usedIPs.has(cand)) ip = cand;
     }
+    // Calico's IPAM ignores the node's spec.podCIDR and gives each node blocks of its IPPool.
+    if (s.cni.plugin === 'calico') return { n, addr: { name: n.name, ip, podCIDR: calicoBlock(s.podCIDR, s.cni.blockSize, addressedCount++) } };
     // kube-controller-manager's range allocator hands out the pod CIDR's /24s in order.
     let podCIDR = n.podCIDR;
     while (!podCIDR) {
@@ -206,7 +227,7 @@ function buildNodes(nodesIn: NodeIn[], s: ClusterSettings, out: Diagnostic[]): N
   const all = addressed.map(({ addr }) => ({ node: addr, vtepMac: macFor(`vtep:${addr.name}`), eth0Mac: macFor(`eth0:${addr.name}`) }));
   const gateway = hostIn(net, 1);
   return addressed.map(({ n, addr }) => {
-    const tables = flannelNodeTables(addr, all, s, s.nodeNetwork, gateway);
+    const tables = s.cni.plugin === 'calico' ? calicoNodeTables(addr, all, s, s.nodeNetwork, gateway) : flannelNodeTables(addr, all, s, s.nodeNetwork, gateway);
     const roles = Object.keys(n.labels)
       .filter((k) => k.startsWith('node-role.kubernetes.io/'))
       .map((k) => k.slice('node-role.kubernetes.io/'.length));
@@ -217,7 +238,7 @@ function buildNodes(nodesIn: NodeIn[], s: ClusterSettings, out: Diagnostic[]): N
       podCIDR: addr.podCIDR,
       roles,
       taints: n.taints.map((t) => `${t.key}${t.value ? '=' + t.value : ''}:${t.effect}`),
-      interfaces: [nodeEth0(addr, net.bits), ...flannelInterfaces(addr, s)],
+      interfaces: [nodeEth0(addr, net.bits), ...(s.cni.plugin === 'calico' ? calicoInterfaces(addr, s) : flannelInterfaces(addr, s))],
       ...tables,
       pods: [],
       source: n.source,
@@ -239,10 +260,13 @@ function tolerates(tols: Toleration[], taint: string): boolean {
 function placePods(podsIn: PodSpecIn[], nodes: NodeInfo[], s: ClusterSettings, out: Diagnostic[]) {
   const eligible = (p: PodSpecIn) => nodes.filter((n) => n.taints.every((t) => t.endsWith(':PreferNoSchedule') || tolerates(p.tolerations, t)));
   const place = (p: PodSpecIn, node: NodeInfo, name: string) => {
-    // host-local IPAM hands out the node's pod subnet in order; .1 is cni0, the gateway.
-    const ip = hostIn(parseCidr(node.podCIDR)!, node.pods.length + 2);
+    // flannel: host-local IPAM hands out the node's pod subnet in order; .1 is cni0, the gateway.
+    // Calico: its IPAM hands out the node's block in order, after the tunnel's address.
+    const calico = s.cni.plugin === 'calico';
+    const ip = hostIn(parseCidr(node.podCIDR)!, node.pods.length + (calico ? (s.cni.device ? 1 : 0) : 2));
     const id = `${p.namespace}/${name}`;
-    const vethName = hostVethName(id);
+    const vethName = calico ? caliVethName(p.namespace, name) : hostVethName(id);
+    if (calico) node.routes.push({ dst: ip, dev: vethName, scope: 'link', proto: 'static' });
     const pod: PodInfo = {
       id,
       namespace: p.namespace,
@@ -253,8 +277,9 @@ function placePods(podsIn: PodSpecIn[], nodes: NodeInfo[], s: ClusterSettings, o
       labels: p.labels,
       containers: p.containers,
       owner: p.owner,
-      hostVeth: { id: ids.nodeIf(node.name, vethName), name: vethName, kind: 'veth', mac: macFor(`veth:${id}`), mtu: s.cni.mtu },
-      eth0: { id: ids.podEth0(id), name: 'eth0', kind: 'veth', address: `${ip}/24`, mac: macFor(`pod:${id}`), mtu: s.cni.mtu },
+      hostVeth: { id: ids.nodeIf(node.name, vethName), name: vethName, kind: 'veth', mac: calico ? CALI_MAC : macFor(`veth:${id}`), mtu: s.cni.mtu },
+      // Calico gives the pod a /32 and a link-local gateway; flannel's bridge plugin the node's /24.
+      eth0: { id: ids.podEth0(id), name: 'eth0', kind: 'veth', address: `${ip}/${calico ? 32 : parseCidr(node.podCIDR)!.bits}`, mac: macFor(`pod:${id}`), mtu: s.cni.mtu },
       source: p.source,
     };
     node.pods.push(pod);

@@ -126,3 +126,25 @@ export function vxlanSourcePort(inner: Packet, hash: (s: string) => number): num
   const h = hash(`${i.src}|${i.dst}|${t.srcPort}|${t.dstPort}|tcp`);
   return 32768 + (h % (60999 - 32768 + 1));
 }
+
+/**
+ * IP-in-IP (RFC 2003; Linux net/ipv4/ipip.c): a new IPv4 header (protocol 4) in front of the inner
+ * IPv4 packet, in a new Ethernet frame: 20 bytes more. The fallback device tunl0 has "ttl inherit"
+ * and no fixed TOS, so ip_tunnel_xmit copies the inner TTL and DF bit; the IP ID comes from
+ * __ip_select_ident's hashed counter (here a hash of the inner header).
+ */
+export function ipipEncap(inner: Packet, o: { srcMac: string; dstMac: string; src: string; dst: string }): Packet {
+  const i = ip(inner);
+  const innerHeaders = inner.headers.slice(1); // drop the inner Ethernet header
+  const outer: Header[] = [
+    { proto: 'ethernet', src: o.srcMac, dst: o.dstMac, etherType: 'IPv4' },
+    { proto: 'ipv4', src: o.src, dst: o.dst, ttl: i.ttl, protocol: 'IPIP', totalLength: IPV4_LEN + i.totalLength, df: i.df, id: fnv1a32(`${o.src}|${o.dst}|${i.id}|ipip`) & 0xffff, tos: 0 },
+  ];
+  return { headers: [...outer, ...innerHeaders], length: inner.length + IPV4_LEN };
+}
+
+/** The receiving tunnel strips the outer IPv4 header; the inner packet gets the frame's Ethernet header. */
+export function ipipDecap(p: Packet): Packet {
+  const e = eth(p);
+  return { headers: [e, ...p.headers.slice(2)], length: p.length - IPV4_LEN };
+}

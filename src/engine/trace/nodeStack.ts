@@ -8,10 +8,11 @@ import { ids } from '../ids.ts';
 import { formatRoute } from '../dataplane/flannel.ts';
 import type { CtState, NfPacket } from '../dataplane/netfilter.ts';
 import { lookupRoute } from '../dataplane/routing.ts';
-import { decrementTtl, eth, ip, setAddresses, setEthernet, tcp, vxlanDecap, vxlanEncap, vxlanSourcePort } from '../packet/packet.ts';
+import { decrementTtl, eth, ip, ipipDecap, ipipEncap, setAddresses, setEthernet, tcp, vxlanDecap, vxlanEncap, vxlanSourcePort } from '../packet/packet.ts';
+import { CALI_MAC, CALICO_GATEWAY } from '../dataplane/calico.ts';
 import { fnv1a32 } from '../util/hash.ts';
 import { macFor } from '../model/names.ts';
-import { CITE_FLANNEL, CITE_NETFILTER, CITE_NFTABLES, Walk, chainPath, key, nfContext, nfPacket, nodeLocalIPs, tupleOf, type CtEntry, type CtHit } from './walk.ts';
+import { CITE_CALICO, CITE_FLANNEL, CITE_NETFILTER, CITE_NFTABLES, Walk, chainPath, key, nfContext, nfPacket, nodeLocalIPs, tupleOf, type CtEntry, type CtHit } from './walk.ts';
 
 export type Arrival =
   | { kind: 'delivered'; to: { pod: PodInfo } | { external: string }; packet: Packet }
@@ -20,10 +21,18 @@ export type Arrival =
 /** The node network's router (the default gateway of every node). */
 export const gatewayMac = macFor('gateway');
 
-/** A frame leaves a pod's eth0: through the veth pair onto cni0, and up into the node's stack. */
+/**
+ * A frame leaves a pod's eth0: through the veth pair onto cni0 (flannel's bridge) and up into the
+ * node's stack, or — with Calico, which has no bridge — straight into the node's stack on the
+ * host end of the veth, which answered the pod's ARP for 169.254.1.1 by proxy.
+ */
 export function leavePod(w: Walk, pod: PodInfo, p: Packet): Arrival {
   const node = w.t.nodes.find((n) => n.name === pod.node)!;
-  const cni0 = node.interfaces.find((i) => i.kind === 'bridge')!;
+  const cni0 = node.interfaces.find((i) => i.kind === 'bridge');
+  if (!cni0) {
+    w.add(pod.hostVeth.id, node.name, { kind: 'veth', title: `veth pair: pod eth0 → ${pod.hostVeth.name} (routed, no bridge)`, detail: `The pod's only routes are "${CALICO_GATEWAY} dev eth0 scope link" and "default via ${CALICO_GATEWAY} dev eth0". No interface holds ${CALICO_GATEWAY}: ${pod.hostVeth.name} answers the pod's ARP for it by proxy (proxy_arp=1) with its MAC ${CALI_MAC}, so every frame a pod sends — even to a pod on the same node — enters the node's IP stack on ${pod.hostVeth.name} and is routed.`, cite: CITE_CALICO }, p, p);
+    return nodeStack(w, node, p, pod.hostVeth.name);
+  }
   w.add(pod.hostVeth.id, node.name, { kind: 'veth', title: `veth pair: pod eth0 → ${pod.hostVeth.name}`, detail: `The frame crosses the veth pair from the pod's network namespace into the node's; ${pod.hostVeth.name} is a port of ${cni0.name}.`, cite: 'containernetworking/plugins plugins/main/bridge' }, p, p);
   if (eth(p).dst !== cni0.mac) return bridged(w, node, p);
   w.add(cni0.id, node.name, { kind: 'bridge', title: `${cni0.name}: frame for the bridge's own MAC → IP stack`, detail: `The destination MAC ${eth(p).dst} is ${cni0.name}'s own address (the pod's gateway), so the bridge hands the packet up to the node's IP stack instead of switching it. (With br_netfilter, as on kubeadm nodes, iptables PREROUTING already runs at this point, on the bridge.)`, cite: 'Linux net/bridge/br_input.c, br_netfilter_hooks.c' }, p, p);
@@ -124,7 +133,11 @@ export function nodeStack(w: Walk, node: NodeInfo, p0: Packet, inIface: string, 
   const bridge = w.t.settings.cni.bridge;
   const route = switched ? { dst: node.podCIDR, dev: bridge, proto: 'kernel' as const } : lookupRoute(node.routes, ip(p).dst);
   if (!route) return { kind: 'unreachable', at: nf, message: `No route to ${ip(p).dst} on ${node.name}.` };
-  if (!switched && pre.dnat && inIface === bridge && route.dev === bridge) {
+  if (route.type === 'blackhole') {
+    w.add(nf, node.name, { kind: 'route', title: `route ${formatRoute(route)}: dropped`, detail: `${ip(p).dst} is in ${node.name}'s own IPAM block but no pod holds it: BIRD's blackhole route for the block drops the packet (the sender gets no answer).`, cite: CITE_CALICO }, p, p);
+    return { kind: 'dropped', at: nf, message: `${ip(p).dst} is an unassigned address of ${node.name}'s Calico block: blackhole route.` };
+  }
+  if (bridge && !switched && pre.dnat && inIface === bridge && route.dev === bridge) {
     // br_netfilter ran PREROUTING while the frame was still in the bridge. When the new destination
     // is reached through the same bridge, br_nf_pre_routing_finish bridges the frame to it
     // ("bridged DNAT") instead of routing it: no ip_forward, so the TTL is not decremented.
@@ -222,9 +235,64 @@ function postroutingAndOut(w: Walk, node: NodeInfo, p: Packet, route: RouteEntry
   p = out;
 
   // Out of the node.
-  if (route.dev === bridge) return toLocalPod(w, node, p, switched);
-  if (route.dev === w.t.settings.cni.device) return overVxlan(w, node, p, route.via!);
+  if (bridge && route.dev === bridge) return toLocalPod(w, node, p, switched);
+  const podVeth = node.pods.find((x) => x.hostVeth.name === route.dev);
+  if (podVeth) return toLocalPodRouted(w, node, p, podVeth);
+  const tunnel = node.interfaces.find((i) => i.name === route.dev && (i.kind === 'vtep' || i.kind === 'ipip'));
+  if (tunnel?.kind === 'vtep') return overVxlan(w, node, p, route.via!);
+  if (tunnel?.kind === 'ipip') return overIpip(w, node, p, route.via!);
+  const peer = route.via && w.t.nodes.find((n) => n.ip === route.via);
+  if (peer) return toPeerNode(w, node, p, peer, route);
   return toOutside(w, node, p, route.dev, route.via);
+}
+
+/** Calico: a /32 route "<pod IP> dev cali…" sends the packet down the pod's veth, from ee:ee:ee:ee:ee:ee. */
+function toLocalPodRouted(w: Walk, node: NodeInfo, p: Packet, pod: PodInfo): Arrival {
+  const framed = setEthernet(p, CALI_MAC, pod.mac);
+  w.add(pod.hostVeth.id, node.name, { kind: 'veth', title: `${pod.hostVeth.name} → pod eth0 (route ${pod.ip} dev ${pod.hostVeth.name} scope link)`, detail: `Calico's CNI plugin wrote a /32 route for the pod through its veth. The node sends the frame from ${pod.hostVeth.name} (MAC ${CALI_MAC}) to the pod's MAC ${pod.mac}; it crosses into ${pod.name}'s network namespace.`, cite: CITE_CALICO }, p, framed);
+  return deliverToPod(w, node, pod, framed);
+}
+
+/**
+ * Direct routing, no encapsulation (flannel host-gw, Calico's BGP-only pools): the route sends the
+ * packet out of eth0 to the remote node's own address as the next hop.
+ */
+function toPeerNode(w: Walk, node: NodeInfo, p: Packet, peer: NodeInfo, route: RouteEntry): Arrival {
+  const eth0 = node.interfaces.find((i) => i.name === route.dev)!;
+  const peerEth0 = peer.interfaces.find((i) => i.name === 'eth0')!;
+  const framed = setEthernet(p, eth0.mac, peerEth0.mac);
+  const calico = w.t.settings.cni.plugin === 'calico';
+  w.add(eth0.id, node.name, { kind: 'route', title: `${route.dev} out: next hop ${peer.name} ${peer.ip} (no encapsulation)`, detail: `The route "${formatRoute(route)}" ${calico ? 'was learned over BGP: BIRD on ' + peer.name + ' announces its IPAM block ' + peer.podCIDR : 'was written by flanneld (host-gw backend) for ' + peer.name + "'s pod subnet"}. The packet keeps its pod addresses; only the Ethernet header changes, to ${peer.name}'s MAC ${peerEth0.mac}. This needs the nodes on one L2 network.`, cite: calico ? CITE_CALICO : 'flannel pkg/backend/hostgw; Documentation/backends.md' }, p, framed);
+  w.add(ids.nodeNetwork(), undefined, { kind: 'wire', title: `node network: ${node.name} → ${peer.name}, pod addresses on the wire`, detail: `Without a tunnel the node network carries ${ip(p).src} → ${ip(p).dst} as it is: the underlay must accept pod addresses (same L2 segment, or routers that learned the routes).` }, framed, framed);
+  return nodeStack(w, peer, framed, 'eth0');
+}
+
+/**
+ * Calico IP-in-IP: tunl0 puts the whole IPv4 packet inside a new IPv4 header (protocol 4) from
+ * this node to the next hop — the remote node — and sends it on eth0: 20 bytes more. The outer
+ * header inherits the inner TTL and DF (tunl0 has ttl 0 = inherit; ip_tunnel_xmit).
+ */
+function overIpip(w: Walk, node: NodeInfo, p: Packet, via: string): Arrival {
+  const remote = w.t.nodes.find((n) => n.ip === via);
+  const tunl = node.interfaces.find((i) => i.kind === 'ipip')!;
+  if (!remote) return { kind: 'unreachable', at: tunl.id, message: `tunl0 on ${node.name}: the next hop ${via} is no node.` };
+  const eth0 = node.interfaces.find((i) => i.name === 'eth0')!;
+  const remoteEth0 = remote.interfaces.find((i) => i.name === 'eth0')!;
+  const outer = ipipEncap(p, { srcMac: eth0.mac, dstMac: remoteEth0.mac, src: node.ip, dst: remote.ip });
+  w.add(tunl.id, node.name, { kind: 'ipip-encap', title: `${tunl.name}: IP-in-IP encapsulation ${node.ip} → ${remote.ip} (IP protocol 4), +20 bytes`, detail: `The route "${ip(p).dst} … via ${via} dev ${tunl.name} onlink" (BIRD learned ${remote.name}'s block ${remote.podCIDR} over BGP) sends the packet into the IPIP tunnel. The tunnel prepends an outer IPv4 header from ${node.ip} to ${remote.ip} with protocol 4: no Ethernet, UDP or tunnel header inside — only 20 bytes, which is why the pods' MTU is ${w.t.settings.cni.mtu}. The outer TTL and DF are copied from the inner packet.`, cite: `${CITE_CALICO}; Linux net/ipv4/ipip.c, ip_tunnel.c (ip_tunnel_xmit)` }, p, outer);
+  const outNf: NfPacket = { src: node.ip, dst: remote.ip, proto: 'ipip', sport: 0, dport: 0, mark: 0, outIface: 'eth0' };
+  const o1 = w.hook(node.name, 'OUTPUT', outNf, nfContext(w, node, 'NEW', false), true);
+  const o2 = w.hook(node.name, 'POSTROUTING', o1.packet, nfContext(w, node, 'NEW', false), true);
+  w.add(eth0.id, node.name, { kind: 'netfilter', title: `eth0 out: the IPIP packet passes OUTPUT and POSTROUTING (no rule acts)`, detail: `The tunnel sends the outer packet as the node's own: it walks OUTPUT and POSTROUTING; no kube-proxy rule matches IP protocol 4 between nodes.`, rules: [...o1.steps, ...o2.steps], cite: CITE_NETFILTER }, outer, outer);
+  w.add(ids.nodeNetwork(), undefined, { kind: 'wire', title: `node network ${w.t.settings.nodeNetwork}: ${node.name} → ${remote.name}, IP protocol 4`, detail: `On the wire: ${node.ip} → ${remote.ip}, protocol 4 (IPIP). The pod addresses are in the inner header. Some clouds filter protocol 4 — one reason Calico offers VXLAN.` }, outer, outer);
+  const inNf: NfPacket = { ...outNf, inIface: 'eth0', outIface: undefined };
+  const i1 = w.hook(remote.name, 'PREROUTING', inNf, nfContext(w, remote, 'NEW', false), true);
+  const i2 = w.hook(remote.name, 'INPUT', i1.packet, nfContext(w, remote, 'NEW', false), true);
+  w.add(remoteEth0.id, remote.name, { kind: 'netfilter', title: `eth0 in: IPIP packet to ${remote.ip} — PREROUTING, INPUT, handed to tunl0`, detail: `${remote.ip} is ${remote.name}'s own address; the kernel's IPIP handler (protocol 4) gives the packet to tunl0.`, rules: [...i1.steps, ...i2.steps], cite: CITE_NETFILTER }, outer, outer);
+  const inner = ipipDecap(outer);
+  const rtunl = remote.interfaces.find((i) => i.kind === 'ipip')!;
+  w.add(rtunl.id, remote.name, { kind: 'ipip-decap', title: `${rtunl.name}: IP-in-IP decapsulation — the inner packet appears on ${rtunl.name}`, detail: `tunl0 strips the outer IPv4 header; the inner packet (${ip(inner).src} → ${ip(inner).dst}) is received on ${rtunl.name} and routed like any other.`, cite: 'Linux net/ipv4/ipip.c (ipip_rcv), ip_tunnel.c' }, outer, inner);
+  return nodeStack(w, remote, inner, rtunl.name);
 }
 
 /** Out of eth0 toward the node network's router: only the reply to an external client goes there. */
@@ -249,6 +317,10 @@ function toLocalPod(w: Walk, node: NodeInfo, p: Packet, switched: boolean): Arri
   const framed = switched ? p : setEthernet(p, cni0.mac, pod.mac);
   w.add(cni0.id, node.name, { kind: 'bridge', title: `${cni0.name} → ${pod.hostVeth.name} (bridge forwarding)`, detail: switched ? `The bridge's forwarding table (learned MAC ${pod.mac}) sends the frame to port ${pod.hostVeth.name}.` : `The node sends the packet out of ${cni0.name} with the pod's MAC ${pod.mac} (from ARP); the bridge's forwarding table sends the frame to port ${pod.hostVeth.name}.` }, p, framed);
   w.add(pod.hostVeth.id, node.name, { kind: 'veth', title: `veth pair: ${pod.hostVeth.name} → pod eth0`, detail: `The frame crosses into ${pod.name}'s network namespace.` }, framed, framed);
+  return deliverToPod(w, node, pod, framed);
+}
+
+function deliverToPod(w: Walk, node: NodeInfo, pod: PodInfo, framed: Packet): Arrival {
   const port = tcp(framed).dstPort;
   const listening = pod.containers.some((c) => c.ports.some((cp) => cp.containerPort === port)) || pod.containers.every((c) => c.ports.length === 0);
   w.add(ids.podEth0(pod.id), node.name, { kind: 'deliver', title: `delivered to ${pod.name} ${ip(framed).dst}:${port}`, detail: w.direction === 'reply' ? `${pod.name}'s eth0 receives it; the kernel matches it to the socket that sent the SYN (port ${port}).` : listening ? `${pod.name}'s eth0 receives it; the process listening on port ${port} gets the segment.` : `${pod.name} declares no containerPort ${port}; if nothing listens there the kernel answers with a TCP RST. (containerPort is informational; podpath assumes the port is served.)` }, framed, framed);
@@ -274,7 +346,7 @@ function overVxlan(w: Walk, node: NodeInfo, p: Packet, via: string): Arrival {
       kind: 'vxlan-encap',
       title: `${s.device}: VXLAN encapsulation (VNI ${s.vni}, UDP ${sport} → ${s.port}) ${node.ip} → ${remote.ip}, +50 bytes`,
       detail: `The neighbour entry "${via} lladdr ${neigh.mac} dev ${s.device} PERMANENT" gives the remote VTEP's MAC; the FDB entry "${fdb.mac} dev ${s.device} dst ${fdb.dst}" says which node owns it. The vxlan driver wraps the whole inner frame in outer Ethernet / IPv4 (${node.ip} → ${remote.ip}) / UDP (dst ${s.port}, src from a hash of the inner flow) / VXLAN (flags 0x08, VNI ${s.vni}): 14 + 20 + 8 + 8 = 50 bytes more, which is why ${s.device}'s MTU is ${s.mtu}.`,
-      cite: CITE_FLANNEL,
+      cite: s.plugin === 'calico' ? `${CITE_CALICO}; Linux drivers/net/vxlan/vxlan_core.c` : CITE_FLANNEL,
     },
     p,
     outer,
@@ -291,6 +363,6 @@ function overVxlan(w: Walk, node: NodeInfo, p: Packet, via: string): Arrival {
   w.add(ids.nodeIf(remote.name, 'eth0'), remote.name, { kind: 'netfilter', title: `eth0 in: outer UDP to ${remote.ip}:${s.port} — PREROUTING, INPUT, local delivery to the VXLAN socket`, detail: `${remote.ip} is ${remote.name}'s own address, so the datagram is delivered locally (INPUT) to the UDP socket the vxlan driver listens on (port ${s.port}).`, rules: [...i1.steps, ...i2.steps], cite: CITE_NETFILTER }, outer, outer);
   const decap = vxlanDecap(outer);
   const rvtep = remote.interfaces.find((i) => i.kind === 'vtep')!;
-  w.add(rvtep.id, remote.name, { kind: 'vxlan-decap', title: `${s.device}: VXLAN decapsulation (VNI ${s.vni}) — inner frame appears on ${rvtep.name}`, detail: `The vxlan driver checks the VNI, strips the 50 outer bytes, and the inner frame (for ${rvtep.name}'s MAC ${rvtep.mac}) arrives on ${remote.name}'s ${rvtep.name} as if received there.`, cite: CITE_FLANNEL }, outer, decap);
+  w.add(rvtep.id, remote.name, { kind: 'vxlan-decap', title: `${s.device}: VXLAN decapsulation (VNI ${s.vni}) — inner frame appears on ${rvtep.name}`, detail: `The vxlan driver checks the VNI, strips the 50 outer bytes, and the inner frame (for ${rvtep.name}'s MAC ${rvtep.mac}) arrives on ${remote.name}'s ${rvtep.name} as if received there.`, cite: s.plugin === 'calico' ? CITE_CALICO : CITE_FLANNEL }, outer, decap);
   return nodeStack(w, remote, decap, s.device);
 }

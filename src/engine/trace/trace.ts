@@ -13,6 +13,7 @@ import { createPrng } from '../util/prng.ts';
 import { gatewayMac, leavePod, nodeStack, type Arrival } from './nodeStack.ts';
 import { resolveTarget } from './resolve.ts';
 import { Walk } from './walk.ts';
+import { CALI_MAC, CALICO_GATEWAY } from '../dataplane/calico.ts';
 
 /** The default external client: an address from TEST-NET-2 (RFC 5737), outside every cluster range. */
 export const DEFAULT_EXTERNAL_CLIENT = '198.51.100.7';
@@ -37,12 +38,13 @@ export function traceFlow(t: Topology, flow: FlowSpec, seed: number): Trace {
   w.direction = 'reply';
   const seen = request.packet;
   const bnode = t.nodes.find((n) => n.name === backend.node)!;
-  const bcni0 = bnode.interfaces.find((i) => i.kind === 'bridge')!;
-  // A peer in the same pod subnet is reached directly over cni0; anything else via the gateway.
-  const peer = inSubnet(bnode.podCIDR, ip(seen).src) ? bnode.pods.find((x) => x.ip === ip(seen).src) : undefined;
+  const bcni0 = bnode.interfaces.find((i) => i.kind === 'bridge');
+  // On a bridge, a peer in the same pod subnet is reached directly; anything else via the gateway
+  // (cni0, or with Calico 169.254.1.1, answered by the host's veth: ee:ee:ee:ee:ee:ee).
+  const peer = bcni0 && inSubnet(bnode.podCIDR, ip(seen).src) ? bnode.pods.find((x) => x.ip === ip(seen).src) : undefined;
   const synAck = tcpSegment({
     srcMac: backend.mac,
-    dstMac: peer ? peer.mac : bcni0.mac,
+    dstMac: peer ? peer.mac : (bcni0?.mac ?? CALI_MAC),
     src: backend.ip,
     dst: ip(seen).src,
     sport: tcp(seen).dstPort,
@@ -91,12 +93,13 @@ function fromPod(w: Walk, flow: FlowSpec): Start {
   if (!client) return { ok: false, verdict: { kind: 'unreachable', at: ids.pod(flow.from), message: `There is no pod ${flow.from}.` } };
   const node = t.nodes.find((n) => n.name === client.node)!;
   const res = resolveTarget(t, client, flow.to);
-  const cni0 = node.interfaces.find((i) => i.kind === 'bridge')!;
+  const cni0 = node.interfaces.find((i) => i.kind === 'bridge');
   const sport = w.rng.int(32768, 60999); // net.ipv4.ip_local_port_range default
   const dst = res.ok ? res.ip : '0.0.0.0';
-  // Same pod subnet: straight to the peer's MAC over the bridge; anything else via the gateway.
-  const peer = inSubnet(node.podCIDR, dst) ? node.pods.find((x) => x.ip === dst) : undefined;
-  const syn = tcpSegment({ srcMac: client.mac, dstMac: peer ? peer.mac : cni0.mac, src: client.ip, dst, sport, dport: res.ok ? res.port : 0, flags: ['SYN'], seq: w.rng.int(0, 0xffffffff), ack: 0, mtu: t.settings.cni.mtu });
+  // Same pod subnet on a bridge: straight to the peer's MAC; anything else via the gateway.
+  const peer = cni0 && inSubnet(node.podCIDR, dst) ? node.pods.find((x) => x.ip === dst) : undefined;
+  const gateway = cni0 ? `The pod's route "default via ${cni0.address!.split('/')[0]} dev eth0" sends the SYN to cni0; ARP gives cni0's MAC ${cni0.mac}.` : `The pod's route "default via ${CALICO_GATEWAY} dev eth0" sends the SYN to the gateway; the host's end of the veth answers ARP for it by proxy with ${CALI_MAC}.`;
+  const syn = tcpSegment({ srcMac: client.mac, dstMac: peer ? peer.mac : (cni0?.mac ?? CALI_MAC), src: client.ip, dst, sport, dport: res.ok ? res.port : 0, flags: ['SYN'], seq: w.rng.int(0, 0xffffffff), ack: 0, mtu: t.settings.cni.mtu });
   if (!res.ok) {
     w.add(ids.podEth0(client.id), node.name, { kind: 'dns', title: `DNS lookup of ${flow.to} failed`, detail: res.detail, cite: 'kubelet pkg/kubelet/network/dns/dns.go' }, syn, syn);
     return { ok: false, verdict: { kind: 'unreachable', at: ids.podEth0(client.id), message: res.detail } };
@@ -107,8 +110,8 @@ function fromPod(w: Walk, flow: FlowSpec): Start {
     {
       kind: 'socket',
       title: `connect(${flow.to}) → SYN ${client.ip}:${sport} → ${res.ip}:${res.port}`,
-      detail: `${res.detail} The kernel picks source port ${sport} from net.ipv4.ip_local_port_range. ${peer ? `${res.ip} is in the pod's own subnet, so the SYN goes straight to ${peer.name}'s MAC.` : `The pod's route "default via ${cni0.address!.split('/')[0]} dev eth0" sends the SYN to cni0; ARP gives cni0's MAC ${cni0.mac}.`}`,
-      cite: 'kubelet pkg/kubelet/network/dns/dns.go; containernetworking/plugins bridge (isGateway)',
+      detail: `${res.detail} The kernel picks source port ${sport} from net.ipv4.ip_local_port_range. ${peer ? `${res.ip} is in the pod's own subnet, so the SYN goes straight to ${peer.name}'s MAC.` : gateway}`,
+      cite: cni0 ? 'kubelet pkg/kubelet/network/dns/dns.go; containernetworking/plugins bridge (isGateway)' : 'kubelet pkg/kubelet/network/dns/dns.go; projectcalico/calico cni-plugin (169.254.1.1 gateway)',
     },
     syn,
     syn,

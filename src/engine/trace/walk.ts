@@ -11,6 +11,7 @@ import type { Prng } from '../util/prng.ts';
 
 export const CITE_NETFILTER = 'Linux net/netfilter (nf_conntrack_core.c, nf_nat_core.c); kubernetes pkg/proxy/iptables/proxier.go';
 export const CITE_NFTABLES = 'kubernetes pkg/proxy/nftables/proxier.go; Linux net/netfilter/nf_tables_core.c, nft_nat.c, nft_masq.c';
+export const CITE_CALICO = 'projectcalico/calico cni-plugin/pkg/dataplane/linux, felix/dataplane/linux, confd BIRD templates';
 export const CITE_FLANNEL = 'flannel pkg/backend/vxlan/vxlan_network.go; Linux drivers/net/vxlan/vxlan_core.c';
 
 export interface Tuple { src: string; sport: number; dst: string; dport: number }

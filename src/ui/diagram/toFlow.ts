@@ -2,7 +2,7 @@
 // Pure and DOM-free (unit-tested in Node); the diagram is derived, never the source of truth.
 import type { Edge, Node } from '@xyflow/react';
 import { ids } from '../../engine/ids.ts';
-import type { Hop, Topology, Trace } from '../../engine/types.ts';
+import type { Hop, InterfaceKind, Topology, Trace } from '../../engine/types.ts';
 import { ifaceId, nodeElements, podEth0Id, podId, vethId } from '../../layout/elements.ts';
 import type { Box, Layout, NetSide } from '../../layout/types.ts';
 
@@ -20,7 +20,7 @@ export interface K8sNodeData extends Record<string, unknown> {
 export interface IfaceData extends Record<string, unknown> {
   name: string;
   address?: string;
-  kind: 'eth' | 'bridge' | 'vtep' | 'veth' | 'pod-eth0';
+  kind: InterfaceKind | 'pod-eth0';
   mark: Mark;
 }
 export interface NetfilterData extends Record<string, unknown> {
