@@ -1,6 +1,6 @@
 // tshark as the judge of podpath's packets (`npm run test:tshark`, part of `npm test`). For the
-// built-in scenarios (each kube-proxy mode, several seeds: same-node and cross-node backends,
-// VXLAN), the trace is exported as a pcap exactly as the CLI and the UI export it, and tshark
+// built-in scenarios (each kube-proxy mode, several seeds: same-node and cross-node backends) and
+// each pod network (flannel VXLAN and host-gw, Calico IP-in-IP, VXLAN and BGP), the trace is exported as a pcap exactly as the CLI and the UI export it, and tshark
 // (Wireshark's dissectors, with IPv4 / TCP / UDP checksum validation on, UDP 8472 decoded as VXLAN)
 // must find no malformed frame and no error, and its fields — outer and inner addresses, TTL, IP
 // ID, DF, lengths, UDP ports, VNI, TCP ports, flags, raw sequence numbers, window, options —
@@ -13,13 +13,14 @@ import { loadSnapshot, traceFlow, tracePcap, tracePcapFrames, type IPv4Header, t
 import { decodePacket } from '../src/engine/packet/bytes.ts';
 import { defaultScenario } from '../src/scenarios/default.ts';
 import { nodePortScenario } from '../src/scenarios/nodePort.ts';
+import { withCni } from '../src/scenarios/cniDocs.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pp-tshark-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 const prefs = ['-d', 'udp.port==8472,vxlan', '-o', 'ip.check_checksum:TRUE', '-o', 'tcp.check_checksum:TRUE', '-o', 'udp.check_checksum:TRUE'];
 const tshark = (args: string[]) => execFileSync('tshark', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
-const FIELDS = ['frame.len', 'eth.src', 'eth.dst', 'ip.src', 'ip.dst', 'ip.ttl', 'ip.id', 'ip.flags.df', 'ip.len', 'ip.checksum.status', 'udp.srcport', 'udp.dstport', 'vxlan.vni', 'tcp.srcport', 'tcp.dstport', 'tcp.flags', 'tcp.seq_raw', 'tcp.ack_raw', 'tcp.window_size_value', 'tcp.options.mss_val', 'tcp.options.timestamp.tsval', 'tcp.options.timestamp.tsecr', 'tcp.options.wscale.shift', 'tcp.checksum.status'];
+const FIELDS = ['frame.len', 'eth.src', 'eth.dst', 'ip.src', 'ip.dst', 'ip.proto', 'ip.ttl', 'ip.id', 'ip.flags.df', 'ip.len', 'ip.checksum.status', 'udp.srcport', 'udp.dstport', 'vxlan.vni', 'tcp.srcport', 'tcp.dstport', 'tcp.flags', 'tcp.seq_raw', 'tcp.ack_raw', 'tcp.window_size_value', 'tcp.options.mss_val', 'tcp.options.timestamp.tsval', 'tcp.options.timestamp.tsecr', 'tcp.options.wscale.shift', 'tcp.checksum.status'];
 const TCP_BITS = ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR'];
 
 /** What tshark should print for a packet, field by field ("," joins the occurrences). */
@@ -36,6 +37,7 @@ function expected(p: Packet): string[] {
     all<{ dst: string }>('ethernet').map((e) => e.dst).join(','),
     ips.map((i) => i.src).join(','),
     ips.map((i) => i.dst).join(','),
+    ips.map((i) => ({ ICMP: 1, IPIP: 4, TCP: 6, UDP: 17 })[i.protocol]).join(','),
     ips.map((i) => i.ttl).join(','),
     ips.map((i) => `0x${i.id.toString(16).padStart(4, '0')}`).join(','),
     ips.map((i) => (i.df ? 1 : 0)).join(','),
@@ -66,6 +68,11 @@ const cases = [
   { label: 'pod → ClusterIP (nftables)', text: defaultScenario + mode('nftables') },
   { label: 'outside → NodePort (iptables)', text: nodePortScenario },
   { label: 'outside → NodePort (IPVS)', text: nodePortScenario + mode('ipvs') },
+  { label: 'pod → ClusterIP (flannel host-gw)', text: withCni(defaultScenario, 'flannel-host-gw') },
+  { label: 'pod → ClusterIP (Calico IP-in-IP)', text: withCni(defaultScenario, 'calico-ipip') },
+  { label: 'pod → ClusterIP (Calico VXLAN)', text: withCni(defaultScenario, 'calico-vxlan') },
+  { label: 'pod → ClusterIP (Calico BGP)', text: withCni(defaultScenario, 'calico-bgp') },
+  { label: 'outside → NodePort (Calico IP-in-IP)', text: withCni(nodePortScenario, 'calico-ipip') },
 ];
 for (const c of cases) {
   const s = loadSnapshot(c.text, 1);

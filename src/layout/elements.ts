@@ -7,6 +7,7 @@ export interface NodeElements {
   group: string;
   eth0?: NetInterface;
   bridge?: NetInterface;
+  /** The tunnel device: a VXLAN VTEP (flannel.1, vxlan.calico) or IPIP's tunl0; none without encapsulation. */
   vtep?: NetInterface;
   netfilter: string;
 }
@@ -16,7 +17,7 @@ export function nodeElements(node: NodeInfo): NodeElements {
     group: ids.node(node.name),
     eth0: node.interfaces.find((i) => i.kind === 'eth'),
     bridge: node.interfaces.find((i) => i.kind === 'bridge'),
-    vtep: node.interfaces.find((i) => i.kind === 'vtep'),
+    vtep: node.interfaces.find((i) => i.kind === 'vtep' || i.kind === 'ipip'),
     netfilter: ids.netfilter(node.name),
   };
 }

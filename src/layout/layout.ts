@@ -34,7 +34,8 @@ async function layoutNodeGroup(node: NodeInfo, side: NetSide): Promise<GroupLayo
     children.push({ id: podId(pod), ...size.pod });
     children.push({ id: vethId(pod), ...size.veth });
     edges.push({ id: `e${edges.length}`, sources: [podId(pod)], targets: [vethId(pod)] });
-    if (els.bridge) edges.push({ id: `e${edges.length}`, sources: [vethId(pod)], targets: [ifaceId(node, els.bridge)] });
+    // A bridged CNI attaches the veths to cni0; a routed one (Calico) hands them to the IP stack.
+    edges.push({ id: `e${edges.length}`, sources: [vethId(pod)], targets: [els.bridge ? ifaceId(node, els.bridge) : els.netfilter] });
   }
   if (els.bridge) chain.push(ifaceId(node, els.bridge));
   chain.push(els.netfilter);

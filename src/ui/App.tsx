@@ -6,6 +6,7 @@ import { EditorPane } from './editor/EditorPane.tsx';
 import { Inspector } from './inspector/Inspector.tsx';
 import { LanguageSwitch } from './LanguageSwitch.tsx';
 import { ScenarioPicker } from './ScenarioPicker.tsx';
+import { CniPicker } from './CniPicker.tsx';
 import { DiagnosticsPanel } from './panels/DiagnosticsPanel.tsx';
 import { IptablesPanel } from './panels/IptablesPanel.tsx';
 import { StatusBar } from './panels/StatusBar.tsx';
@@ -20,6 +21,7 @@ export function App({ client }: { client: EngineClient }) {
         <span className="pp-tagline">{t('tagline')}</span>
         <StatusBar />
         <ScenarioPicker />
+        <CniPicker />
         <LanguageSwitch />
       </header>
       <main className="pp-main">

@@ -192,7 +192,7 @@ export function toFlow(
         els.group,
       );
       connect(eid, vid);
-      if (els.bridge) connect(vid, ifaceId(node, els.bridge));
+      connect(vid, els.bridge ? ifaceId(node, els.bridge) : els.netfilter);
     }
     const chain = [els.bridge && ifaceId(node, els.bridge), els.netfilter, els.vtep && ifaceId(node, els.vtep), els.eth0 && ifaceId(node, els.eth0)];
     const present = chain.filter((c): c is string => !!c);

@@ -1,12 +1,15 @@
-// Which flow to trace and with which seed (the seed picks the backend; same seed, same trace).
+// Which flow to trace and with which seed (the seed picks the backend; same seed, same trace), and
+// the trace they gave as a pcap for Wireshark or tcpdump -r.
 import { useTranslation } from 'react-i18next';
 import { usePodpath } from '../../state/store.ts';
+import { downloadTracePcap } from './pcapDownload.ts';
 
 export function FlowControls() {
   const { t } = useTranslation();
   const flows = usePodpath((s) => s.flows);
   const selected = usePodpath((s) => s.selectedFlow);
   const seed = usePodpath((s) => s.seed);
+  const trace = usePodpath((s) => s.trace);
   return (
     <div className="pp-flow-controls">
       <label>
@@ -29,6 +32,9 @@ export function FlowControls() {
           className="pp-seed"
         />
       </label>
+      <button type="button" className="pp-download" onClick={() => trace && downloadTracePcap(trace)} disabled={!trace} title={t('downloadPcapHint')}>
+        {t('downloadPcap')}
+      </button>
     </div>
   );
 }

@@ -1,7 +1,9 @@
-// The selected hop: mechanism, rules walked, and the packet before and after.
+// The selected hop: mechanism, rules walked, and the packet before and after, field by field and
+// as bytes.
 import { useTranslation } from 'react-i18next';
 import { ruleBody } from '../../engine/dataplane/nftWalker.ts';
 import { usePodpath } from '../../state/store.ts';
+import { HexView } from './HexView.tsx';
 import { diffPackets, viewPacket } from './packetDiff.ts';
 import { PacketView } from './PacketView.tsx';
 
@@ -55,6 +57,7 @@ export function HopDetail() {
         <PacketView title={t('packetBefore')} headers={viewPacket(hop.before)} length={hop.before.length} />
         <PacketView title={t('packetAfter')} headers={diffPackets(hop.before, hop.after)} length={hop.after.length} />
       </div>
+      <HexView before={hop.before} after={hop.after} />
     </article>
   );
 }
