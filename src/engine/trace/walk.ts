@@ -127,7 +127,10 @@ export function nfContext(w: Walk, n: NodeInfo, ctstate: CtState, ctDnat: boolea
     ctstate,
     ctDnat,
     rng: w.rng,
-    ifaceAddress: (iface: string) => n.interfaces.find((i) => i.name === iface)?.address?.split('/')[0],
+    // MASQUERADE takes the out device's primary address; a device without one (Calico's cali
+    // veths) gets the first global address of the node's devices in creation order — eth0 on a
+    // real node (inet_select_addr, net/ipv4/devinet.c; nf_nat_masquerade_ipv4).
+    ifaceAddress: (iface: string) => (n.interfaces.find((i) => i.name === iface)?.address ?? n.interfaces.find((i) => i.address)?.address)?.split('/')[0],
   };
 }
 
