@@ -202,6 +202,42 @@ export interface Topology {
   services: ServiceInfo[];
   /** Namespaces present (declared or used). */
   namespaces: string[];
+  /** Each namespace's labels, with kubernetes.io/metadata.name set as the API server sets it. */
+  namespaceLabels: Record<string, Record<string, string>>;
+  policies: NetworkPolicyInfo[];
+}
+
+export interface LabelSelector {
+  matchLabels: Record<string, string>;
+  matchExpressions: { key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; values: string[] }[];
+}
+
+export interface PolicyPeer {
+  podSelector?: LabelSelector;
+  namespaceSelector?: LabelSelector;
+  ipBlock?: { cidr: string; except: string[] };
+}
+
+export interface PolicyPort {
+  protocol: Protocol;
+  /** A number, a named container port, or undefined for every port. */
+  port?: number | string;
+  endPort?: number;
+}
+
+export interface PolicyRule {
+  peers: PolicyPeer[] | 'all';
+  ports: PolicyPort[] | 'all';
+}
+
+export interface NetworkPolicyInfo {
+  namespace: string;
+  name: string;
+  podSelector: LabelSelector;
+  policyTypes: ('Ingress' | 'Egress')[];
+  ingress: PolicyRule[];
+  egress: PolicyRule[];
+  source: SourceRef;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -278,6 +314,7 @@ export type MechanismKind =
   | 'vxlan-encap'
   | 'ipip-encap'
   | 'ipip-decap'
+  | 'policy'
   | 'wire'
   | 'vxlan-decap'
   | 'deliver';

@@ -1,7 +1,8 @@
 // Manifests + defaults → the cluster: nodes with their network setup, scheduled pods with IPs,
 // Services with ClusterIPs and endpoints, and the flows to trace.
 
-import type { ClusterSettings, Diagnostic, FlowSpec, NodeInfo, PodInfo, Topology } from '../types.ts';
+import type { ClusterSettings, Diagnostic, FlowSpec, NetworkPolicyInfo, NodeInfo, PodInfo, Topology } from '../types.ts';
+import { readNetworkPolicy } from './networkPolicy.ts';
 import { ids } from '../ids.ts';
 import { flannelDefaults, flannelInterfaces, flannelNodeTables, nodeEth0 } from '../dataplane/flannel.ts';
 import { fnv1a32 } from '../util/hash.ts';
@@ -73,6 +74,8 @@ export function buildCluster(text: string, opts: BuildOptions = {}): ClusterMode
   const seen = new Map<string, ObjectMeta>();
   const nsUses: { ns: string; r: DocReader; meta: ObjectMeta }[] = [];
   const cniIn: { choice: CniChoice; r: DocReader; meta: ObjectMeta }[] = [];
+  const policiesIn: NetworkPolicyInfo[] = [];
+  const nsLabels = new Map<string, Record<string, string>>();
 
   for (const d of parsed.docs) {
     const r = new DocReader(parsed, d.index, diagnostics);
@@ -117,7 +120,13 @@ export function buildCluster(text: string, opts: BuildOptions = {}): ClusterMode
       case 'Namespace':
         declaredNamespaces.add(meta.name);
         namespaces.add(meta.name);
+        nsLabels.set(meta.name, meta.labels);
         break;
+      case 'NetworkPolicy': {
+        const p = readNetworkPolicy(r, meta);
+        if (p) policiesIn.push(p);
+        break;
+      }
       case 'Node':
         nodesIn.push(readNode(r, meta));
         break;
@@ -155,7 +164,14 @@ export function buildCluster(text: string, opts: BuildOptions = {}): ClusterMode
   const nodes = buildNodes(nodesIn, settings, diagnostics);
   placePods(podsIn, nodes, settings, diagnostics);
   const services = buildServices(servicesIn, slicesIn, nodes, settings, { apiDefaults: opts.apiDefaults ?? true });
-  const topology: Topology = { settings, nodes, services, namespaces: [...namespaces].sort() };
+  if (policiesIn.length && settings.cni.plugin === 'flannel') {
+    for (const p of policiesIn) {
+      const at = p.source;
+      diagnostics.push({ code: 'PP014', severity: 'warning', message: `flannel does not enforce NetworkPolicy: ${p.namespace}/${p.name} has no effect on this cluster, and every packet passes as if it did not exist. Pick a pod network that enforces it (Calico).`, doc: at.doc, line: at.line, col: at.col });
+    }
+  }
+  const namespaceLabels = Object.fromEntries([...namespaces].sort().map((ns) => [ns, { ...(nsLabels.get(ns) ?? {}), 'kubernetes.io/metadata.name': ns }]));
+  const topology: Topology = { settings, nodes, services, namespaces: [...namespaces].sort(), namespaceLabels, policies: policiesIn };
   const flows = buildFlows(flowsIn, topology);
   return { topology, flows, diagnostics, failed: parsed.error !== undefined };
 }

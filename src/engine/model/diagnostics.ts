@@ -15,6 +15,7 @@ export const diagnosticCatalogue = {
   PP011: 'No node can take the pod (all nodes are tainted).',
   PP012: 'A Service port\'s targetPort names a port no backing container declares.',
   PP013: 'A value is out of range or malformed.',
+  PP014: 'The pod network does not enforce this object (flannel and NetworkPolicy).',
 } as const;
 
 export type DiagnosticCode = keyof typeof diagnosticCatalogue;

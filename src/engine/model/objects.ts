@@ -108,6 +108,7 @@ export const knownKinds: Record<string, { current: string; removed?: string[] }>
   EndpointSlice: { current: 'discovery.k8s.io/v1', removed: ['discovery.k8s.io/v1beta1'] },
   Endpoints: { current: 'v1' },
   Flow: { current: 'podpath.dev/v1alpha1' },
+  NetworkPolicy: { current: 'networking.k8s.io/v1', removed: ['extensions/v1beta1'] },
 };
 
 /** Read apiVersion, kind and metadata of one document, or report why it is not an object. */

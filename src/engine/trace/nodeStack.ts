@@ -10,6 +10,7 @@ import type { CtState, NfPacket } from '../dataplane/netfilter.ts';
 import { lookupRoute } from '../dataplane/routing.ts';
 import { decrementTtl, eth, ip, ipipDecap, ipipEncap, setAddresses, setEthernet, tcp, vxlanDecap, vxlanEncap, vxlanSourcePort } from '../packet/packet.ts';
 import { CALI_MAC, CALICO_GATEWAY } from '../dataplane/calico.ts';
+import { decide, describePolicy, podByIP } from '../dataplane/policy.ts';
 import { fnv1a32 } from '../util/hash.ts';
 import { macFor } from '../model/names.ts';
 import { CITE_CALICO, CITE_FLANNEL, CITE_NETFILTER, CITE_NFTABLES, Walk, chainPath, key, nfContext, nfPacket, nodeLocalIPs, tupleOf, type CtEntry, type CtHit } from './walk.ts';
@@ -163,6 +164,10 @@ export function nodeStack(w: Walk, node: NodeInfo, p0: Packet, inIface: string, 
     const why = fwdRes.steps.filter((s) => s.matched).map((s) => s.text).pop() ?? '';
     return { kind: fwdRes.verdict === 'REJECT' ? 'rejected' : 'dropped', at: nf, message: `${fwdRes.verdict} in filter FORWARD on ${node.name}: ${why}` };
   }
+  if (!hit && w.t.settings.cni.plugin === 'calico' && w.t.policies.length) {
+    const denied = calicoPolicy(w, node, p, inIface, route.dev);
+    if (denied) return denied;
+  }
   if (hit?.dir === 'reply' && entry.dnat?.by === 'ipvs') {
     // IPVS undoes its own DNAT on the reply, in its FORWARD hook (ip_vs_out, ip_vs_core.c).
     const back = setAddresses(p, { src: entry.orig.dst, sport: entry.orig.dport });
@@ -244,6 +249,36 @@ function postroutingAndOut(w: Walk, node: NodeInfo, p: Packet, route: RouteEntry
   const peer = route.via && w.t.nodes.find((n) => n.ip === route.via);
   if (peer) return toPeerNode(w, node, p, peer, route);
   return toOutside(w, node, p, route.dev, route.via);
+}
+
+/**
+ * Calico enforces NetworkPolicy in filter FORWARD, per workload interface: packets from a pod
+ * pass its cali-fw-<veth> chain (egress policies), packets to a pod its cali-tw-<veth> chain
+ * (ingress policies); only a connection's first packet is judged, replies match conntrack
+ * (felix/rules/dispatch.go, endpoints.go). The chains' content follows the policies' semantics
+ * (dataplane/policy.ts); podpath shows the decision, not Felix's generated rules.
+ */
+function calicoPolicy(w: Walk, node: NodeInfo, p: Packet, inIface: string, outDev: string): Arrival | undefined {
+  const nf = ids.netfilter(node.name);
+  const checks: ['Egress' | 'Ingress', PodInfo | undefined, string][] = [
+    ['Egress', node.pods.find((x) => x.hostVeth.name === inIface), ip(p).dst],
+    ['Ingress', node.pods.find((x) => x.hostVeth.name === outDev), ip(p).src],
+  ];
+  for (const [dir, pod, peer] of checks) {
+    if (!pod) continue;
+    const d = decide(w.t, dir, pod, peer, tcp(p).dstPort);
+    const chain = `${dir === 'Egress' ? 'cali-fw' : 'cali-tw'}-${pod.hostVeth.name}`;
+    const what = `${dir === 'Egress' ? 'egress of' : 'ingress to'} ${pod.namespace}/${pod.name}`;
+    const peerDesc = `${dir === 'Egress' ? 'to' : 'from'} ${peer}${podByIP(w.t, peer) ? ` (pod ${podByIP(w.t, peer)!.namespace}/${podByIP(w.t, peer)!.name})` : ''}, TCP port ${tcp(p).dstPort}`;
+    const title = d.selecting.length === 0 ? `Calico policy ${chain}: ${what} — not isolated, allowed` : d.allowed ? `Calico policy ${chain}: ${what} allowed by ${d.by!.policy.namespace}/${d.by!.policy.name} (${dir.toLowerCase()} rule ${d.by!.rule})` : `Calico policy ${chain}: ${what} denied — no rule of ${d.selecting.map((x) => `${x.namespace}/${x.name}`).join(', ')} allows it`;
+    const detail =
+      d.selecting.length === 0
+        ? `No NetworkPolicy with policyType ${dir} selects ${pod.name}, so it is not isolated for ${dir.toLowerCase()}: every connection ${peerDesc} passes.`
+        : `${d.selecting.length === 1 ? 'One policy selects' : `${d.selecting.length} policies select`} ${pod.name} for ${dir.toLowerCase()}: ${d.selecting.map(describePolicy).join('; ')}. That isolates the pod: a new connection passes only if some rule of these policies matches its peer and port. This connection is ${peerDesc}. ${d.allowed ? `Rule ${d.by!.rule} of ${d.by!.policy.name} matches it.` : 'No rule matches, so Felix drops the packet: the client sees no answer (a timeout, not a refusal).'}${dir === 'Ingress' ? ' The source is the address as it arrives here — after any masquerade on an earlier node.' : ' The destination is the backend pod, after the Service DNAT: egress rules see pod addresses, not the ClusterIP.'}`;
+    w.add(nf, node.name, { kind: 'policy', title, detail, cite: 'Kubernetes NetworkPolicy (networking.k8s.io/v1); projectcalico/calico felix/rules (cali-fw-/cali-tw- chains)' }, p, p);
+    if (!d.allowed) return { kind: 'dropped', at: nf, message: `NetworkPolicy denied the ${what} (${peerDesc}) on ${node.name}.` };
+  }
+  return undefined;
 }
 
 /** Calico: a /32 route "<pod IP> dev cali…" sends the packet down the pod's veth, from ee:ee:ee:ee:ee:ee. */

@@ -84,6 +84,8 @@ export function fixtureTopology(nodeCount = 3): Topology {
       },
     ],
     namespaces: ['k8snet'],
+    namespaceLabels: {},
+    policies: [],
   };
 }
 
