@@ -136,7 +136,7 @@ class KernelNode {
       // not after a fixed pause: on a busy machine the listener can take longer to start.
       ...(counters
         ? []
-        : [`for i in $(seq 60); do ip netns exec ${this.node} bash -c 'echo > /dev/udp/127.0.0.9/9' 2>/dev/null; sleep 0.05; grep -q '127\.0\.0\.9' ${traceFile} && break; done`]),
+        : [`for i in $(seq 60); do ip netns exec ${this.node} bash -c 'echo > /dev/udp/127.0.0.9/9' 2>/dev/null; sleep 0.05; grep -qF '127.0.0.9' ${traceFile} && break; done`]),
       `ip netns exec ${fromNode ? this.node : this.peer} node ${sender} ${flow.proto} ${flow.src} ${flow.dst} ${flow.dport} ${ATTEMPTS}`,
       // Done when the listener has stopped writing (its events arrive after the packets).
       `p=-1; for i in $(seq 60); do s=$(stat -c %s ${traceFile}); [ "$s" = "$p" ] && break; p=$s; sleep 0.1; done`,

@@ -1,5 +1,6 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
+import { startCompareSync } from './state/compareSync.ts';
 import { startEngineSync } from './state/engineSync.ts';
 import { usePodpath } from './state/store.ts';
 import { App } from './ui/App.tsx';
@@ -8,6 +9,7 @@ import './ui/styles.css';
 
 initI18n(usePodpath.getState().language);
 const { client } = startEngineSync();
+startCompareSync(client);
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

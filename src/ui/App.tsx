@@ -1,6 +1,7 @@
 // The layout shell: header, editor on the left, diagram and inspector on the right.
 import Diagram from './diagram/Diagram.tsx';
 import { useTranslation } from 'react-i18next';
+import { useCompare } from '../state/compare.ts';
 import type { EngineClient } from '../worker/client.ts';
 import { EditorPane } from './editor/EditorPane.tsx';
 import { Inspector } from './inspector/Inspector.tsx';
@@ -14,6 +15,8 @@ import { StatusBar } from './panels/StatusBar.tsx';
 
 export function App({ client }: { client: EngineClient }) {
   const { t } = useTranslation();
+  // Two hop lists side by side need more height than one: the diagram gives some up meanwhile.
+  const comparing = useCompare((s) => s.open);
   return (
     <div className="pp-app">
       <header className="pp-appbar">
@@ -30,7 +33,7 @@ export function App({ client }: { client: EngineClient }) {
           <DiagnosticsPanel />
           <IptablesPanel client={client} />
         </div>
-        <div className="pp-right">
+        <div className={`pp-right${comparing ? ' is-comparing' : ''}`}>
 
           <Diagram />
 

@@ -80,6 +80,26 @@ const en = {
     custom: 'your own text',
   },
   iptablesHighlight: 'Rules of the selected hop: matched ones marked, tested ones shaded',
+  compare: {
+    button: 'Compare',
+    buttonHint: 'The same flow and seed under another pod network, side by side',
+    title: 'Compare pod networks',
+    with: 'Compare with',
+    close: 'Close comparison',
+    current: 'current',
+    hopsWith: 'Hops with {{cni}}',
+    hopCount_one: '{{count}} hop',
+    hopCount_other: '{{count}} hops',
+    backend: 'backend {{pod}} on {{node}}',
+    tracing: 'Tracing…',
+    updating: 'updating…',
+    failed: 'Could not trace with {{cni}}: {{message}}',
+    legend: 'a kind of hop the other pod network does not have',
+    onlyHere: 'differs: {{other}} has no {{kind}} hop on the {{direction}} path',
+    differentBackends:
+      'This seed reaches a backend on {{mine}} with {{cni}} but on {{otherNode}} with {{other}}: kube-proxy orders the endpoints by IP address, and the two pod networks give the pods different addresses.',
+    oneStaysOnNode: 'One of the two paths stays on the client’s node, so it has no tunnel hops for that reason alone.',
+  },
 };
 
 type Strings = typeof en;
@@ -161,6 +181,26 @@ const ja: Strings = {
     custom: '編集したテキスト',
   },
   iptablesHighlight: '選択中のホップのルール: 一致したものに印、評価したものに網掛け',
+  compare: {
+    button: '比較',
+    buttonHint: '同じフローとシードを別の Pod ネットワークでトレースして並べる',
+    title: 'Pod ネットワークの比較',
+    with: '比較対象',
+    close: '比較を閉じる',
+    current: '現在',
+    hopsWith: '{{cni}} のホップ',
+    hopCount_one: '{{count}} ホップ',
+    hopCount_other: '{{count}} ホップ',
+    backend: 'バックエンド {{pod}} ({{node}})',
+    tracing: 'トレース中…',
+    updating: '更新中…',
+    failed: '{{cni}} でトレースできませんでした: {{message}}',
+    legend: '相手の Pod ネットワークにない種類のホップ',
+    onlyHere: '違い: {{other}} には{{direction}}の {{kind}} ホップがない',
+    differentBackends:
+      'このシードでは、{{cni}} だと {{mine}} の、{{other}} だと {{otherNode}} のバックエンドに届きます。kube-proxy はエンドポイントを IP アドレス順に並べ、Pod ネットワークごとに Pod のアドレスが違うためです。',
+    oneStaysOnNode: '片方の経路はクライアントと同じノードの中で終わるため、それだけの理由でトンネルのホップがありません。',
+  },
 };
 
 export function initI18n(language: 'en' | 'ja') {

@@ -2,7 +2,7 @@
 // replaced. Callers get data ({ ok: false, error }) and never an exception.
 import * as Comlink from 'comlink';
 import type { FlowSpec, Trace } from '../engine/types.ts';
-import type { EngineApi, LoadResult, Result } from './protocol.ts';
+import type { EngineApi, LoadResult, Result, SideTrace } from './protocol.ts';
 
 export type Stale = { ok: false; stale: true };
 export type ClientResult<T> = Result<T> | Stale;
@@ -23,6 +23,8 @@ export class EngineClient {
   private generation = 0;
   private newestLoad = 0;
   private newestTrace = 0;
+  /** Side traces count apart: a comparison in flight must not make the main trace stale. */
+  private newestTraceWith = 0;
   private readonly timeoutMs: number;
   private readonly createWorker: () => Worker;
   private readonly onWorkerError: (message: string) => void;
@@ -88,6 +90,13 @@ export class EngineClient {
     const ticket = ++this.newestTrace;
     const r = await this.call((api) => api.trace(flow, seed, version));
     return ticket < this.newestTrace || version < this.newestLoad ? { ok: false, stale: true } : r;
+  }
+
+  /** A flow over a text loaded on the side; an answer older than the newest such call is stale. */
+  async traceWith(text: string, version: number, flow: FlowSpec, seed: number): Promise<ClientResult<SideTrace>> {
+    const ticket = ++this.newestTraceWith;
+    const r = await this.call((api) => api.traceWith(text, version, flow, seed));
+    return ticket < this.newestTraceWith ? { ok: false, stale: true } : r;
   }
 
   iptablesSave(node: string): Promise<Result<string>> {

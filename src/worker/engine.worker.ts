@@ -29,6 +29,16 @@ const api: EngineApi = {
       if (!lastGood) throw new Error('no topology loaded yet');
       return traceFlow(lastGood, flow, seed);
     }),
+  traceWith: async (text, version, flow, seed) => {
+    const loaded = await asResult(() => loadSnapshot(text, version));
+    if (!loaded.ok) return loaded;
+    const { topology, failed, diagnostics } = loaded.value;
+    if (failed) {
+      const first = diagnostics.find((d) => d.severity === 'error');
+      return { ok: false, error: first ? `line ${first.line}: ${first.message}` : 'the text has errors' };
+    }
+    return asResult(() => ({ cni: topology.settings.cni, trace: traceFlow(topology, flow, seed) }));
+  },
   iptablesSave: (node) =>
     asResult(() => {
       if (!lastGood) throw new Error('no topology loaded yet');

@@ -1,6 +1,6 @@
 // The typed RPC surface between the UI and the engine Worker. Everything here is plain data:
 // errors are values ({ ok: false }), never exceptions crossing the boundary.
-import type { FlowSpec, Snapshot, Trace } from '../engine/types.ts';
+import type { CniSettings, FlowSpec, Snapshot, Trace } from '../engine/types.ts';
 import type { Layout } from '../layout/types.ts';
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: string };
@@ -11,9 +11,22 @@ export interface LoadResult {
   layout: Layout | null;
 }
 
+/** A flow traced over a text loaded on the side (see `traceWith`). */
+export interface SideTrace {
+  /** The pod network the text configures, as the engine read it (not as the caller asked). */
+  cni: CniSettings;
+  trace: Trace;
+}
+
 export interface EngineApi {
   load(text: string, version: number): Promise<Result<LoadResult>>;
   /** Traces a flow over the worker's last good topology. */
   trace(flow: FlowSpec, seed: number, version: number): Promise<Result<Trace>>;
+  /**
+   * Loads `text` on the side and traces `flow` over it, leaving the topology `load` keeps (and
+   * `trace` uses) alone: the same flow under another configuration, e.g. another pod network.
+   * A text with errors is an error result.
+   */
+  traceWith(text: string, version: number, flow: FlowSpec, seed: number): Promise<Result<SideTrace>>;
   iptablesSave(node: string): Promise<Result<string>>;
 }

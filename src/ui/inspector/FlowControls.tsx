@@ -1,8 +1,13 @@
 // Which flow to trace and with which seed (the seed picks the backend; same seed, same trace), and
-// the trace they gave as a pcap for Wireshark or tcpdump -r.
+// the trace they gave as a pcap for Wireshark or tcpdump -r; and the toggle of the view that
+// compares the trace with the same flow and seed under another pod network.
 import { useTranslation } from 'react-i18next';
+import { useCompare } from '../../state/compare.ts';
 import { usePodpath } from '../../state/store.ts';
 import { downloadTracePcap } from './pcapDownload.ts';
+
+/** The compare view gives the focus back to this button when it closes. */
+export const COMPARE_TOGGLE_ID = 'pp-compare-toggle';
 
 export function FlowControls() {
   const { t } = useTranslation();
@@ -10,6 +15,8 @@ export function FlowControls() {
   const selected = usePodpath((s) => s.selectedFlow);
   const seed = usePodpath((s) => s.seed);
   const trace = usePodpath((s) => s.trace);
+  const hasSnapshot = usePodpath((s) => s.good !== null);
+  const comparing = useCompare((s) => s.open);
   return (
     <div className="pp-flow-controls">
       <label>
@@ -34,6 +41,17 @@ export function FlowControls() {
       </label>
       <button type="button" className="pp-download" onClick={() => trace && downloadTracePcap(trace)} disabled={!trace} title={t('downloadPcapHint')}>
         {t('downloadPcap')}
+      </button>
+      <button
+        type="button"
+        id={COMPARE_TOGGLE_ID}
+        className="pp-download pp-compare-toggle"
+        aria-pressed={comparing}
+        onClick={() => useCompare.getState().setOpen(!comparing)}
+        disabled={!hasSnapshot && !comparing}
+        title={t('compare.buttonHint')}
+      >
+        {t('compare.button')}
       </button>
     </div>
   );
