@@ -15,6 +15,7 @@ import { layoutTopology } from '../src/layout/layout.ts';
 import { defaultScenario } from '../src/scenarios/default.ts';
 import { browserEdits } from './browser.ts';
 import { benchKubeProxy } from './kubeProxy.ts';
+import { benchPodNetwork } from './podNetwork.ts';
 import { editOf, generateScenario, type EditKind } from './generate.ts';
 import { kb, ms, summary } from './stats.ts';
 
@@ -107,8 +108,10 @@ async function main() {
     console.log(`${name}`);
     for (const [stage, s] of Object.entries(st)) console.log(`  ${stage.padEnd(9)} median ${ms(s.median)}  p95 ${ms(s.p95)}`);
   }
-  console.log('\n## kube-proxy iptables mode at scale (rule generation; the linear KUBE-SERVICES walk — the IPVS packet walk is not modelled yet)');
+  console.log('\n## kube-proxy at scale (rule generation; one packet to the last Service: iptables linear walk vs IPVS hash lookup vs nftables verdict map)');
   for (const row of benchKubeProxy([1000, 10000])) console.log(row);
+  console.log('\n## pod network at scale: a cross-node flow in a cluster of 10 / 100 / 1000 nodes (build, trace, encode + pcap)');
+  for (const row of benchPodNetwork([10, 100, 1000], ['flannel-vxlan', 'calico-ipip', 'calico-vxlan'], 5)) console.log(row);
   if (process.argv.includes('--no-build')) return;
   const dist = build();
   try {
