@@ -65,6 +65,7 @@ const en = {
   endpoints: '{{n}} endpoints',
   noEndpoints: 'no endpoints',
   externalClient: 'client outside the cluster',
+  externalServer: 'server outside the cluster',
   podNetwork: 'Pod network',
   cni: {
     'flannel-vxlan': 'flannel (VXLAN)',
@@ -166,6 +167,7 @@ const ja: Strings = {
   endpoints: 'エンドポイント {{n}} 個',
   noEndpoints: 'エンドポイントなし',
   externalClient: 'クラスタ外のクライアント',
+  externalServer: 'クラスタ外のサーバー',
   podNetwork: 'Pod ネットワーク',
   cni: {
     'flannel-vxlan': 'flannel (VXLAN)',

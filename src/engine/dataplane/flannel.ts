@@ -3,6 +3,7 @@
 // Documentation/backends.md; containernetworking/plugins plugins/main/bridge.
 
 import type { ClusterSettings, FdbEntry, NeighbourEntry, NetInterface, RouteEntry } from '../types.ts';
+import type { Ruleset } from './kubeProxyIptables.ts';
 import { ids } from '../ids.ts';
 import { macFor } from '../model/names.ts';
 import { hostIn, parseCidr } from '../util/ipv4.ts';
@@ -97,4 +98,34 @@ export function formatRoute(r: RouteEntry): string {
   if (r.src) parts.push('src', r.src);
   if (r.onlink) parts.push('onlink');
   return parts.join(' ');
+}
+
+/**
+ * flanneld's own iptables rules (--ip-masq, as kube-flannel.yml runs it; flannel-io/flannel
+ * pkg/trafficmngr/iptables/iptables.go masqRules, forwardRules): FLANNEL-POSTRTG masquerades pod
+ * traffic leaving the cluster network (not traffic kube-proxy marked, not pod-to-pod), and
+ * FLANNEL-FWD accepts forwarding to and from the pod network. Both are appended after kube-proxy's
+ * jumps (kube-proxy inserts its own at the top).
+ */
+export function addFlannelRules(rs: Ruleset, clusterCIDR: string, nodePodCIDR: string): Ruleset {
+  const out: Ruleset = { ...rs, tables: { filter: rs.tables.filter.map((c) => ({ ...c, rules: [...c.rules] })), nat: rs.tables.nat.map((c) => ({ ...c, rules: [...c.rules] })) } };
+  const chain = (table: 'nat' | 'filter', name: string) => {
+    let c = out.tables[table].find((x) => x.name === name);
+    if (!c) out.tables[table].push((c = { name, rules: [] }));
+    return c;
+  };
+  const masq = '-m comment --comment "flanneld masq"';
+  chain('nat', 'POSTROUTING').rules.push(`${masq} -j FLANNEL-POSTRTG`);
+  chain('nat', 'FLANNEL-POSTRTG').rules.push(
+    `-m mark --mark 0x4000/0x4000 ${masq} -j RETURN`,
+    `-s ${nodePodCIDR} -d ${clusterCIDR} ${masq} -j RETURN`,
+    `-s ${clusterCIDR} -d ${nodePodCIDR} ${masq} -j RETURN`,
+    `! -s ${clusterCIDR} -d ${nodePodCIDR} ${masq} -j RETURN`,
+    `-s ${clusterCIDR} ! -d 224.0.0.0/4 ${masq} -j MASQUERADE --random-fully`,
+    `! -s ${clusterCIDR} -d ${clusterCIDR} ${masq} -j MASQUERADE --random-fully`,
+  );
+  const fwd = '-m comment --comment "flanneld forward"';
+  chain('filter', 'FORWARD').rules.push(`${fwd} -j FLANNEL-FWD`);
+  chain('filter', 'FLANNEL-FWD').rules.push(`-s ${clusterCIDR} ${fwd} -j ACCEPT`, `-d ${clusterCIDR} ${fwd} -j ACCEPT`);
+  return out;
 }

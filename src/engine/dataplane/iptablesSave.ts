@@ -5,6 +5,7 @@ import type { Topology } from '../types.ts';
 import { ipInCidr, isIPv6 } from '../util/ip.ts';
 import { kubeProxyIpvs, renderIpsets, renderIpvsadm, type IpvsState } from './kubeProxyIpvs.ts';
 import { kubeProxyNftables, nftLoadOrder } from './kubeProxyNftables.ts';
+import { addFlannelRules } from './flannel.ts';
 import { builtinChains, kubeProxyRules, type Chain, type KubeProxyParams, type KubeProxyServicePort, type Ruleset, type TableName } from './kubeProxyIptables.ts';
 
 const TABLE_ORDER: TableName[] = ['filter', 'nat'];
@@ -125,14 +126,21 @@ export function kubeProxyParamsFor(t: Topology, nodeName: string): KubeProxyPara
   };
 }
 
+/** The iptables rules on a node: kube-proxy's, plus flanneld's own chains on a flannel cluster. */
 export function nodeRuleset(t: Topology, nodeName: string): Ruleset {
-  return kubeProxyRules(servicePortsOf(t), kubeProxyParamsFor(t, nodeName));
+  return withCniRules(t, nodeName, kubeProxyRules(servicePortsOf(t), kubeProxyParamsFor(t, nodeName)));
 }
 
-/** The node's filter and nat tables as kube-proxy leaves them (iptables-restore format). */
+function withCniRules(t: Topology, nodeName: string, rs: Ruleset): Ruleset {
+  const node = t.nodes.find((n) => n.name === nodeName);
+  return t.settings.cni.plugin === 'flannel' && node ? addFlannelRules(rs, t.settings.podCIDR, node.podCIDR) : rs;
+}
+
+/** The node's filter and nat tables as kube-proxy and flanneld leave them (iptables-restore format). */
 export function iptablesSave(t: Topology, nodeName: string): string {
   if (!t.nodes.some((n) => n.name === nodeName)) throw new Error(`no node ${nodeName}`);
-  return `# kube-proxy (iptables mode) rules on ${nodeName}, as kube-proxy writes them (iptables-restore input)\n` + renderRuleset(nodeRuleset(t, nodeName), { builtins: true });
+  const who = t.settings.cni.plugin === 'flannel' ? 'kube-proxy (iptables mode) and flanneld rules' : 'kube-proxy (iptables mode) rules';
+  return `# ${who} on ${nodeName}, as they write them (iptables-restore input)\n` + renderRuleset(nodeRuleset(t, nodeName), { builtins: true });
 }
 
 /** kube-proxy's IPVS state on one node (simulated). */
@@ -140,7 +148,7 @@ export function nodeIpvsState(t: Topology, nodeName: string): IpvsState {
   const node = t.nodes.find((n) => n.name === nodeName);
   if (!node) throw new Error(`no node ${nodeName}`);
   const kp = kubeProxyParamsFor(t, nodeName);
-  return kubeProxyIpvs(servicePortsOf(t), {
+  const state = kubeProxyIpvs(servicePortsOf(t), {
     nodeName,
     nodeIP: node.ip,
     nodeIPs: kp.nodeAddresses,
@@ -151,6 +159,7 @@ export function nodeIpvsState(t: Topology, nodeName: string): IpvsState {
     scheduler: 'rr',
     randomFully: kp.randomFully,
   });
+  return { ...state, ruleset: withCniRules(t, nodeName, state.ruleset) };
 }
 
 /** IPVS mode on one node (simulated): `ipvsadm -Ln`, the ipsets, and the iptables rules of that mode. */

@@ -122,3 +122,30 @@ describe('flannel from kube-flannel-cfg', () => {
     expect(bad.diagnostics.map((d) => d.message)).toContainEqual(expect.stringMatching(/^net-conf\.json is not valid JSON/));
   });
 });
+
+describe('a pod connecting to a server outside the cluster', () => {
+  const outside = (text: string) => {
+    const s = loadSnapshot(text, 1);
+    return traceFlow(s.topology, { name: 'out', from: 'k8snet/inspector', to: '198.51.100.80:80', protocol: 'TCP' }, 1);
+  };
+
+  it('flannel: FLANNEL-POSTRTG masquerades it to the node address; conntrack brings the answer back', () => {
+    const t = outside(defaultScenario);
+    expect(t.verdict.kind).toBe('delivered');
+    const masq = t.hops.find((h) => h.mechanism.title.startsWith('nat POSTROUTING → FLANNEL-POSTRTG: MASQUERADE'))!;
+    expect(masq.mechanism.rules!.filter((r) => r.matched).map((r) => r.text)).toContain('-A FLANNEL-POSTRTG -s 10.244.0.0/16 ! -d 224.0.0.0/4 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully');
+    const server = t.hops.find((h) => h.mechanism.title.startsWith('delivered to the server 198.51.100.80:80'))!;
+    expect(ips(server.after)[0]!.src).toBe('192.168.1.12');
+    expect(t.hops.map((h) => h.mechanism.title)).toContainEqual(expect.stringMatching(/^conntrack: reply of a known connection — reverse SNAT, destination 192\.168\.1\.12:\d+ → 10\.244\.1\.3:\d+$/));
+    expect(t.hops[t.hops.length - 1]!.mechanism.title).toMatch(/^delivered to inspector 10\.244\.1\.3:\d+$/);
+  });
+
+  it('Calico natOutgoing masquerades; without it the answer to a pod address is lost outside the cluster', () => {
+    const withNat = outside(defaultScenario + ippool('Always', 'Never'));
+    expect(withNat.verdict.kind).toBe('delivered');
+    expect(withNat.hops.map((h) => h.mechanism.title)).toContainEqual(expect.stringMatching(/^Calico cali-nat-outgoing: MASQUERADE — source 10\.244\.0\.66:\d+ → 192\.168\.1\.12:\d+$/));
+    const noNat = outside(defaultScenario + ippool('Always', 'Never').replace('natOutgoing: true', 'natOutgoing: false'));
+    expect(noNat.verdict.kind).toBe('unreachable');
+    expect(noNat.verdict.message).toMatch(/^10\.244\.0\.66 is a pod address: the network outside the cluster has no route/);
+  });
+});

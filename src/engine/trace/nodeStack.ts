@@ -7,7 +7,7 @@ import { findVirtualServer, type VirtualServer } from '../dataplane/kubeProxyIpv
 import { ids } from '../ids.ts';
 import { formatRoute } from '../dataplane/flannel.ts';
 import type { CtState, NfPacket } from '../dataplane/netfilter.ts';
-import { lookupRoute } from '../dataplane/routing.ts';
+import { inSubnet, lookupRoute } from '../dataplane/routing.ts';
 import { decrementTtl, eth, ip, ipipDecap, ipipEncap, setAddresses, setEthernet, tcp, vxlanDecap, vxlanEncap, vxlanSourcePort } from '../packet/packet.ts';
 import { CALI_MAC, CALICO_GATEWAY } from '../dataplane/calico.ts';
 import { decide, describePolicy, podByIP } from '../dataplane/policy.ts';
@@ -158,8 +158,21 @@ export function nodeStack(w: Walk, node: NodeInfo, p0: Packet, inIface: string, 
   mark = fwdRes.packet.mark;
   const deciders = fwdRes.steps.filter((s) => s.matched && /ACCEPT|REJECT|DROP/.test(s.effect)).map((s) => s.chain);
   if (nftMode) {
-    w.add(nf, node.name, { kind: 'netfilter', title: `nftables forward: ${fwdRes.verdict.toLowerCase()}${fwdRes.verdict === 'ACCEPT' ? ' (policy)' : ''}`, detail: fwdRes.verdict === 'ACCEPT' ? `kube-proxy's filter-forward base chain checks only new connections (ct state new): service-endpoints-check drops or rejects packets for Services without endpoints (verdict map @no-endpoint-services), cluster-ips-check rejects unknown ports of ClusterIPs. ${ctstate === 'NEW' ? 'Neither has anything against this packet (its destination is already the endpoint), so the chain ends and its policy accepts it.' : 'This packet belongs to an established connection, so those rules do not apply.'} (flanneld's own iptables rules are not shown yet.)` : `kube-proxy's filter-forward ${fwdRes.verdict === 'REJECT' ? 'rejects the packet: the client gets an ICMP port-unreachable ("connection refused")' : 'drops the packet'}.`, rules: fwdRes.steps, cite: CITE_NFTABLES }, p, p);
-  } else w.add(nf, node.name, { kind: 'netfilter', title: `filter FORWARD: ${fwdRes.verdict}${deciders.length ? ` (${deciders.join(', ')})` : ' (policy)'}`, detail: fwdRes.verdict === 'ACCEPT' ? `The filter table lets the forwarded packet through (${deciders.length ? `${deciders.join(', ')} accepts it${ctstate === 'NEW' ? ': kube-proxy marked it for masquerade, and KUBE-FORWARD accepts marked packets' : ': it belongs to an established connection'}` : "a new connection: KUBE-FORWARD, KUBE-SERVICES and KUBE-EXTERNAL-SERVICES have nothing against it, and the chain's policy is ACCEPT"}). These are kube-proxy's rules only: flanneld also adds a FLANNEL-FWD chain accepting pod-network traffic, which podpath does not show yet.` : `The filter table ${fwdRes.verdict === 'REJECT' ? 'rejects the packet: the client gets an ICMP port-unreachable ("connection refused")' : 'drops the packet'}.`, rules: fwdRes.steps, cite: CITE_NETFILTER }, p, p);
+    w.add(nf, node.name, { kind: 'netfilter', title: `nftables forward: ${fwdRes.verdict.toLowerCase()}${fwdRes.verdict === 'ACCEPT' ? ' (policy)' : ''}`, detail: fwdRes.verdict === 'ACCEPT' ? `kube-proxy's filter-forward base chain checks only new connections (ct state new): service-endpoints-check drops or rejects packets for Services without endpoints (verdict map @no-endpoint-services), cluster-ips-check rejects unknown ports of ClusterIPs. ${ctstate === 'NEW' ? 'Neither has anything against this packet (its destination is already the endpoint), so the chain ends and its policy accepts it.' : 'This packet belongs to an established connection, so those rules do not apply.'}${w.t.settings.cni.plugin === 'flannel' ? " (flanneld's own iptables chains are not walked in this mode.)" : ''}` : `kube-proxy's filter-forward ${fwdRes.verdict === 'REJECT' ? 'rejects the packet: the client gets an ICMP port-unreachable ("connection refused")' : 'drops the packet'}.`, rules: fwdRes.steps, cite: CITE_NFTABLES }, p, p);
+  } else {
+    const who = deciders[deciders.length - 1];
+    const why =
+      who === 'FLANNEL-FWD'
+        ? "FLANNEL-FWD, flanneld's chain, accepts everything to or from the pod network, so that nodes whose FORWARD policy is DROP still forward pod traffic"
+        : who === 'KUBE-FORWARD'
+          ? ctstate === 'NEW'
+            ? 'KUBE-FORWARD accepts it: kube-proxy marked it for masquerade, and KUBE-FORWARD accepts marked packets'
+            : 'KUBE-FORWARD accepts it: it belongs to an established connection'
+          : who
+            ? `${who} accepts it`
+            : "a new connection: KUBE-FORWARD, KUBE-SERVICES and KUBE-EXTERNAL-SERVICES have nothing against it, and the chain's policy is ACCEPT";
+    w.add(nf, node.name, { kind: 'netfilter', title: `filter FORWARD: ${fwdRes.verdict}${deciders.length ? ` (${deciders.join(', ')})` : ' (policy)'}`, detail: fwdRes.verdict === 'ACCEPT' ? `The filter table lets the forwarded packet through (${why}).` : `The filter table ${fwdRes.verdict === 'REJECT' ? 'rejects the packet: the client gets an ICMP port-unreachable ("connection refused")' : 'drops the packet'}.`, rules: fwdRes.steps, cite: CITE_NETFILTER }, p, p);
+  }
   if (fwdRes.verdict !== 'ACCEPT') {
     const why = fwdRes.steps.filter((s) => s.matched).map((s) => s.text).pop() ?? '';
     return { kind: fwdRes.verdict === 'REJECT' ? 'rejected' : 'dropped', at: nf, message: `${fwdRes.verdict} in filter FORWARD on ${node.name}: ${why}` };
@@ -229,7 +242,10 @@ function postroutingAndOut(w: Walk, node: NodeInfo, p: Packet, route: RouteEntry
     w.ctSetReply(node.name, entry, { ...entry.reply, dst: post.snat.ip, dport: sport });
     entry.snat = { ip: post.snat.ip, port: sport };
     title = nftMode ? `nftables postrouting → masquerading: masquerade — source ${ip(p).src}:${tcp(p).srcPort} → ${post.snat.ip}:${sport}` : `nat POSTROUTING → KUBE-POSTROUTING: MASQUERADE — source ${ip(p).src}:${tcp(p).srcPort} → ${post.snat.ip}:${sport}`;
-    detail = nftMode ? `The packet carries kube-proxy's masquerade mark, so the chain masquerading clears it ("mark set mark xor") and "masquerade fully-random" rewrites the source to ${route.dev}'s address ${post.snat.ip} with a random source port. The backend will answer to this node, which can undo both translations.` : `The packet carries kube-proxy's masquerade mark, so KUBE-POSTROUTING clears it and MASQUERADE rewrites the source to ${route.dev}'s address ${post.snat.ip}${randomFully ? ' with a random source port (--random-fully)' : ''}. The backend will answer to this node, which can undo both translations.`;
+    if (post.snat.rule.chain === 'FLANNEL-POSTRTG') {
+      title = `nat POSTROUTING → FLANNEL-POSTRTG: MASQUERADE — source ${ip(p).src}:${tcp(p).srcPort} → ${post.snat.ip}:${sport}`;
+      detail = `flanneld's --ip-masq rules: the packet comes from the pod network (${w.t.settings.podCIDR}) and goes outside it, so "-s ${w.t.settings.podCIDR} ! -d 224.0.0.0/4 -j MASQUERADE --random-fully" rewrites the source to ${route.dev}'s address ${post.snat.ip} with a random port. Outside the cluster nobody can route to pod addresses; the answer comes back to this node, and conntrack gives it to the pod.`;
+    } else detail = nftMode ? `The packet carries kube-proxy's masquerade mark, so the chain masquerading clears it ("mark set mark xor") and "masquerade fully-random" rewrites the source to ${route.dev}'s address ${post.snat.ip} with a random source port. The backend will answer to this node, which can undo both translations.` : `The packet carries kube-proxy's masquerade mark, so KUBE-POSTROUTING clears it and MASQUERADE rewrites the source to ${route.dev}'s address ${post.snat.ip}${randomFully ? ' with a random source port (--random-fully)' : ''}. The backend will answer to this node, which can undo both translations.`;
   } else if (hit?.dir === 'reply' && entry.dnat && entry.dnat.by !== 'ipvs') {
     out = setAddresses(out, { src: entry.orig.dst, sport: entry.orig.dport });
     title = `conntrack: reverse DNAT — source ${ip(p).src}:${tcp(p).srcPort} → ${entry.orig.dst}:${entry.orig.dport}`;
@@ -238,6 +254,19 @@ function postroutingAndOut(w: Walk, node: NodeInfo, p: Packet, route: RouteEntry
   }
   w.add(nf, node.name, { kind, title, detail, rules: post.steps, cite: nftMode && kind === 'netfilter' ? CITE_NFTABLES : CITE_NETFILTER }, p, out);
   p = out;
+  const cni = w.t.settings.cni;
+  if (!hit && !post.snat && cni.plugin === 'calico' && cni.natOutgoing && inSubnet(w.t.settings.podCIDR, ip(p).src) && !inSubnet(w.t.settings.podCIDR, ip(p).dst)) {
+    // Calico's natOutgoing (felix/rules/nat.go): cali-POSTROUTING → cali-nat-outgoing, "-m set
+    // --match-set cali40masq-ipam-pools src -m set ! --match-set cali40all-ipam-pools dst -j
+    // MASQUERADE --random-fully". Shown as its decision: podpath does not render Felix's chains.
+    const addr = nfContext(w, node, 'NEW', false).ifaceAddress(route.dev)!;
+    const sport = w.rng.int(1024, 65535);
+    const masq = setAddresses(p, { src: addr, sport });
+    w.ctSetReply(node.name, entry, { ...entry.reply, dst: addr, dport: sport });
+    entry.snat = { ip: addr, port: sport };
+    w.add(nf, node.name, { kind: 'netfilter', title: `Calico cali-nat-outgoing: MASQUERADE — source ${ip(p).src}:${tcp(p).srcPort} → ${addr}:${sport}`, detail: `The IPPool has natOutgoing: true. Felix's rule masquerades packets whose source is in a natOutgoing pool (ipset cali40masq-ipam-pools) and whose destination is in no pool (cali40all-ipam-pools): ${ip(p).dst} is outside ${w.t.settings.podCIDR}, so the source becomes ${route.dev}'s address ${addr} with a random port. The answer comes back to this node, and conntrack hands it to the pod.`, cite: 'projectcalico/calico felix/rules/nat.go (natOutgoing); Linux nf_nat_masquerade' }, p, masq);
+    p = masq;
+  }
 
   // Out of the node.
   if (bridge && route.dev === bridge) return toLocalPod(w, node, p, switched);
@@ -330,19 +359,49 @@ function overIpip(w: Walk, node: NodeInfo, p: Packet, via: string): Arrival {
   return nodeStack(w, remote, inner, rtunl.name);
 }
 
-/** Out of eth0 toward the node network's router: only the reply to an external client goes there. */
+/**
+ * Out of eth0 toward the node network's router: the reply to a client outside the cluster, or a
+ * pod's request to a host outside it (which the router forwards on).
+ */
 function toOutside(w: Walk, node: NodeInfo, p: Packet, dev: string, via: string | undefined): Arrival {
   const at = ids.nodeIf(node.name, dev);
-  if (!w.externalClient || ip(p).dst !== w.externalClient) {
-    return { kind: 'unreachable', at, message: `The packet leaves ${node.name} on ${dev} toward ${via ?? ip(p).dst}: outside the cluster. Traffic from pods to the outside (flannel's masquerade) is not modelled yet.` };
+  const eth0 = node.interfaces.find((i) => i.name === dev);
+  const toClient = !!w.externalClient && ip(p).dst === w.externalClient;
+  if (!eth0 || (!toClient && w.direction !== 'request')) {
+    return { kind: 'unreachable', at, message: `The packet leaves ${node.name} on ${dev} toward ${via ?? ip(p).dst}, outside the cluster, where nothing answers it.` };
   }
-  const eth0 = node.interfaces.find((i) => i.name === dev)!;
   const framed = setEthernet(p, eth0.mac, gatewayMac);
-  w.add(at, node.name, { kind: 'route', title: `${dev} out: to ${ip(p).dst} via the default gateway ${via}`, detail: `The route "default via ${via} dev ${dev}" sends the reply to the node network's router (MAC ${gatewayMac}), which knows the way back to ${ip(p).dst}.`, cite: 'Linux net/ipv4/route.c' }, p, framed);
+  w.add(at, node.name, { kind: 'route', title: `${dev} out: to ${ip(p).dst} via the default gateway ${via}`, detail: `The route "default via ${via} dev ${dev}" sends the packet to the node network's router (MAC ${gatewayMac}), which knows the way to ${ip(p).dst}.`, cite: 'Linux net/ipv4/route.c' }, p, framed);
   const routed = decrementTtl(framed);
-  w.add(ids.nodeNetwork(), undefined, { kind: 'wire', title: `router ${via}: forwards the reply to ${ip(p).dst}`, detail: `The router decrements the TTL and forwards the packet out of the cluster network toward the client.` }, framed, routed);
-  w.add(ids.external(), undefined, { kind: 'deliver', title: `delivered to the client ${ip(routed).dst}:${tcp(routed).dstPort}`, detail: `The client's TCP stack matches the reply to its connection: it came from ${ip(routed).src}:${tcp(routed).srcPort}.` }, routed, routed);
+  const podSource = inSubnet(w.t.settings.podCIDR, ip(p).src);
+  w.add(ids.nodeNetwork(), undefined, { kind: 'wire', title: `router ${via}: forwards ${toClient ? 'the reply' : 'the packet'} to ${ip(p).dst}`, detail: `The router decrements the TTL and forwards the packet out of the cluster network toward ${ip(p).dst}.` }, framed, routed);
+  w.add(
+    ids.external(),
+    undefined,
+    toClient
+      ? { kind: 'deliver', title: `delivered to the client ${ip(routed).dst}:${tcp(routed).dstPort}`, detail: `The client's TCP stack matches the reply to its connection: it came from ${ip(routed).src}:${tcp(routed).srcPort}.` }
+      : { kind: 'deliver', title: `delivered to the server ${ip(routed).dst}:${tcp(routed).dstPort} outside the cluster`, detail: `The server sees the connection come from ${ip(routed).src}:${tcp(routed).srcPort}${podSource ? ' — a pod address: nothing masqueraded it, and the outside network has no route back to the pod network' : ` — ${node.name}'s address, not the pod's: the pod was masqueraded on the way out`}.` },
+    routed,
+    routed,
+  );
   return { kind: 'delivered', to: { external: ip(routed).dst }, packet: routed };
+}
+
+/**
+ * A host outside the cluster answers a pod's connection: its reply goes to the address it saw —
+ * a node's (after masquerade), which the router reaches on the node network, or a pod's, which it cannot.
+ */
+export function fromOutsideReply(w: Walk, p: Packet): Arrival {
+  const node = w.t.nodes.find((n) => n.ip === ip(p).dst);
+  if (!node) {
+    const why = inSubnet(w.t.settings.podCIDR, ip(p).dst) ? `${ip(p).dst} is a pod address: the network outside the cluster has no route to ${w.t.settings.podCIDR}, so the reply is lost. This is why a CNI masquerades pod traffic that leaves the cluster${w.t.settings.cni.plugin === 'calico' ? ' (Calico: natOutgoing on the IPPool, which podpath does not model yet)' : ''}.` : `No node has ${ip(p).dst}.`;
+    return { kind: 'unreachable', at: ids.nodeNetwork(), message: why };
+  }
+  const eth0 = node.interfaces.find((i) => i.name === 'eth0')!;
+  const framed = decrementTtl(setEthernet(p, gatewayMac, eth0.mac));
+  w.add(ids.nodeNetwork(), undefined, { kind: 'wire', title: `router: ${ip(p).dst} → ${node.name} (${eth0.mac})`, detail: `The node network's router forwards the reply to ${node.name}'s eth0 and decrements the TTL.` }, p, framed);
+  w.add(eth0.id, node.name, { kind: 'route', title: `${node.name} eth0: the reply for ${ip(p).dst}:${tcp(p).dstPort} arrives`, detail: `${node.name} receives the reply on eth0; conntrack will recognise it.` }, framed, framed);
+  return nodeStack(w, node, framed, 'eth0');
 }
 
 function toLocalPod(w: Walk, node: NodeInfo, p: Packet, switched: boolean): Arrival {

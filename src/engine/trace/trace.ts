@@ -3,14 +3,14 @@
 // client is a pod (to a Service name, ClusterIP or pod IP) or a host outside the cluster (to a
 // NodePort, a load-balancer IP or an external IP).
 
-import type { FlowSpec, NodeInfo, PodInfo, Topology, Trace, Verdict } from '../types.ts';
+import type { FlowSpec, NodeInfo, Packet, PodInfo, Topology, Trace, Verdict } from '../types.ts';
 import { ids } from '../ids.ts';
 import { inSubnet } from '../dataplane/routing.ts';
 import { decrementTtl, ip, setEthernet, tcp, tcpSegment, tsValOf } from '../packet/packet.ts';
 import { fnv1a32 } from '../util/hash.ts';
 import { parseIPv4 } from '../util/ipv4.ts';
 import { createPrng } from '../util/prng.ts';
-import { gatewayMac, leavePod, nodeStack, type Arrival } from './nodeStack.ts';
+import { fromOutsideReply, gatewayMac, leavePod, nodeStack, type Arrival } from './nodeStack.ts';
 import { resolveTarget } from './resolve.ts';
 import { Walk } from './walk.ts';
 import { CALI_MAC, CALICO_GATEWAY } from '../dataplane/calico.ts';
@@ -31,7 +31,7 @@ export function traceFlow(t: Topology, flow: FlowSpec, seed: number): Trace {
   if (!start.ok) return { flow, seed, hops: w.hops, verdict: start.verdict };
   const request = start.arrival;
   if (request.kind !== 'delivered') return { flow, seed, hops: w.hops, verdict: request };
-  if (!('pod' in request.to)) return { flow, seed, hops: w.hops, verdict: { kind: 'unreachable', at: ids.external(), message: 'The request left the cluster.' } };
+  if (!('pod' in request.to)) return outsideServerAnswers(w, flow, seed, request.packet, start.dialled);
   const backend = request.to.pod;
 
   // The backend answers: SYN-ACK back to the source it saw.
@@ -83,6 +83,38 @@ export function traceFlow(t: Topology, flow: FlowSpec, seed: number): Trace {
         : `The reply reached the client from ${ip(back).src}:${tcp(back).srcPort}, not ${dialled.ip}:${dialled.port}: the client's TCP stack would reset it.`,
     },
     backend: { podId: backend.id, ip: backend.ip, port: tcp(seen).dstPort, node: backend.node },
+  };
+}
+
+/** A server outside the cluster answers a pod's SYN; the reply comes back through the node that masqueraded it. */
+function outsideServerAnswers(w: Walk, flow: FlowSpec, seed: number, seen: Packet, dialled: { ip: string; port: number }): Trace {
+  w.direction = 'reply';
+  const synAck = tcpSegment({
+    srcMac: gatewayMac,
+    dstMac: gatewayMac,
+    src: ip(seen).dst,
+    dst: ip(seen).src,
+    sport: tcp(seen).dstPort,
+    dport: tcp(seen).srcPort,
+    flags: ['SYN', 'ACK'],
+    seq: w.rng.int(0, 0xffffffff),
+    ack: (tcp(seen).seq + 1) >>> 0,
+    tsEcr: tsValOf(seen),
+  });
+  w.add(ids.external(), undefined, { kind: 'socket', title: `the server answers: SYN-ACK ${ip(seen).dst}:${tcp(seen).dstPort} → ${ip(seen).src}:${tcp(seen).srcPort}`, detail: `The server answers the address it saw. It never learns the pod's address${inSubnet(w.t.settings.podCIDR, ip(seen).src) ? ' — here it did see one, which it cannot reach' : ''}.` }, synAck, synAck);
+  const reply = fromOutsideReply(w, synAck);
+  if (reply.kind !== 'delivered') return { flow, seed, hops: w.hops, verdict: reply };
+  const back = reply.packet;
+  const ok = ip(back).src === dialled.ip && tcp(back).srcPort === dialled.port;
+  return {
+    flow,
+    seed,
+    hops: w.hops,
+    verdict: {
+      kind: 'delivered',
+      to: ids.external(),
+      message: ok ? `Connected to ${dialled.ip}:${dialled.port} outside the cluster; the server saw ${ip(seen).src}:${tcp(seen).srcPort}, and conntrack gave the reply back to the pod.` : `The reply reached the pod from ${ip(back).src}:${tcp(back).srcPort}, not ${dialled.ip}:${dialled.port}.`,
+    },
   };
 }
 

@@ -105,9 +105,9 @@ function Network({ data }: NodeProps<Node<NetworkData, 'network'>>) {
 function External({ data }: NodeProps<Node<ExternalData, 'external'>>) {
   const { t } = useTranslation();
   return (
-    <div className={cls('pp-external', data.mark)} aria-label={`${t('externalClient')} ${data.ip}`.trim()}>
+    <div className={cls('pp-external', data.mark)} aria-label={`${t(data.role === 'server' ? 'externalServer' : 'externalClient')} ${data.ip}`.trim()}>
       <Handle type="source" id="rs" position={Position.Right} className="pp-handle" isConnectable={false} />
-      <span className="pp-external-name">{t('externalClient')}</span>
+      <span className="pp-external-name">{t(data.role === 'server' ? 'externalServer' : 'externalClient')}</span>
       {data.ip ? <span className="pp-external-ip">{data.ip}</span> : null}
     </div>
   );

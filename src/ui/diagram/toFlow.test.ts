@@ -130,7 +130,7 @@ describe('toFlow', () => {
     const first = toFlow(topo, layout, trace, 0);
     const client = first.nodes.find((n) => n.id === ids.external())!;
     expect(client.type).toBe('external');
-    expect(client.data).toEqual({ ip: '198.51.100.7', mark: 'active' });
+    expect(client.data).toEqual({ ip: '198.51.100.7', role: 'client', mark: 'active' });
     expect(client.position).toEqual({ x: ext.x, y: ext.y });
     const link = first.edges.find((e) => e.source === ids.external() && e.target === ids.nodeNetwork())!;
     expect(link.targetHandle).toBe('lt');

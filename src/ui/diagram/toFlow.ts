@@ -51,8 +51,10 @@ export interface NetworkData extends Record<string, unknown> {
   mark: Mark;
 }
 export interface ExternalData extends Record<string, unknown> {
-  /** The client's address, from the trace's first packet it sends (empty when unknown). */
+  /** The outside host's address (empty when unknown). */
   ip: string;
+  /** A client that starts the flow from outside, or a server a pod connects to. */
+  role: 'client' | 'server';
   mark: Mark;
 }
 export interface PacketData extends Record<string, unknown> {
@@ -233,7 +235,8 @@ export function toFlow(
   const extId = ids.external();
   const extHop = trace?.hops.find((h) => h.at === extId);
   if (extHop && net) {
-    place<Node<ExternalData, 'external'>>({ id: extId, type: 'external', data: { ip: clientIp(extHop), mark: marks.get(extId) } });
+    const server = trace!.hops[0]!.at !== extId;
+    place<Node<ExternalData, 'external'>>({ id: extId, type: 'external', data: { ip: server ? serverIp(extHop) : clientIp(extHop), role: server ? 'server' : 'client', mark: marks.get(extId) } });
     if (box(extId)) edges.push({ id: `e:${extId}->${netId}`, source: extId, target: netId, sourceHandle: 'rs', targetHandle: 'lt' });
   }
 
@@ -276,6 +279,11 @@ function clientIp(hop: Hop): string {
     if (ip) return ip.src;
   }
   return '';
+}
+
+/** The outside server's address: the IPv4 destination of the packet delivered to it. */
+function serverIp(hop: Hop): string {
+  return hop.after.headers.find((h) => h.proto === 'ipv4')?.dst ?? '';
 }
 
 /** Lights the edge between the previous hop's place and the active one (adds one if none exists). */

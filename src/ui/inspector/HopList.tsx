@@ -48,7 +48,7 @@ export function HopList() {
   const activeHop = usePodpath((s) => s.activeHop);
   const list = useRef<HTMLOListElement>(null);
   const places = useMemo(
-    () => (trace && topology ? trace.hops.map((h) => (h.at === ids.external() ? t('externalClient') : placeLabel(topology, h.at))) : []),
+    () => (trace && topology ? trace.hops.map((h) => (h.at === ids.external() ? t(trace.hops[0]!.at === ids.external() ? 'externalClient' : 'externalServer') : placeLabel(topology, h.at))) : []),
     [trace, topology, t],
   );
 
