@@ -63,7 +63,7 @@ function expected(p: Packet): string[] {
 let failures = 0;
 let frames = 0;
 const mode = (m: string) => `---\napiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: ${m}\n`;
-const cases = [
+const cases: { label: string; text: string; to?: string }[] = [
   { label: 'pod → ClusterIP (iptables)', text: defaultScenario },
   { label: 'pod → ClusterIP (nftables)', text: defaultScenario + mode('nftables') },
   { label: 'outside → NodePort (iptables)', text: nodePortScenario },
@@ -73,11 +73,13 @@ const cases = [
   { label: 'pod → ClusterIP (Calico VXLAN)', text: withCni(defaultScenario, 'calico-vxlan') },
   { label: 'pod → ClusterIP (Calico BGP)', text: withCni(defaultScenario, 'calico-bgp') },
   { label: 'outside → NodePort (Calico IP-in-IP)', text: withCni(nodePortScenario, 'calico-ipip') },
+  { label: 'pod → server outside (flannel masquerade)', text: defaultScenario, to: '198.51.100.80:80' },
+  { label: 'pod → server outside (Calico natOutgoing)', text: withCni(defaultScenario, 'calico-ipip'), to: '198.51.100.80:80' },
 ];
 for (const c of cases) {
   const s = loadSnapshot(c.text, 1);
   for (const seed of [0, 1, 2, 3]) {
-    const trace = traceFlow(s.topology, s.flows[0]!, seed);
+    const trace = traceFlow(s.topology, c.to ? { ...s.flows[0]!, to: c.to } : s.flows[0]!, seed);
     const label = `${c.label}, seed ${seed}`;
     const file = join(dir, 'trace.pcap');
     writeFileSync(file, tracePcap(trace));
