@@ -31,6 +31,7 @@ import { nftLoadOrder } from '../src/engine/dataplane/kubeProxyNftables.ts';
 import { defaultScenario } from '../src/scenarios/default.ts';
 import { nodePortScenario } from '../src/scenarios/nodePort.ts';
 import { withCni } from '../src/scenarios/cniDocs.ts';
+import { gatewayMac } from '../src/engine/trace/nodeStack.ts';
 
 const tag = `pp${process.pid}`;
 const created: string[] = [];
@@ -168,10 +169,13 @@ async function differential({ label, text: text0, flow, mode = 'iptables' }: Dif
   for (const tr of traces) {
     const nat = tr.hops.filter((h) => h.node === node.name && h.direction === 'request' && h.at === `nf:${node.name}`);
     const snat = nat.map((h) => /MASQUERADE — source \S+ → (\S+):\d+/i.exec(h.mechanism.title)?.[1]).find(Boolean);
-    engineNat.add(`${tr.backend!.ip}:${tr.backend!.port}${snat ? ` masquerade ${snat}` : ''}`);
+    // A backend pod, or for a server outside the cluster the address dialled (no DNAT).
+    const to = tr.backend ? `${tr.backend.ip}:${tr.backend.port}` : /→ (\S+)$/.exec(tr.hops[0]!.mechanism.title)![1]!;
+    engineNat.add(`${to}${snat ? ` masquerade ${snat}` : ''}`);
     for (const h of tr.hops) {
       // This node's netfilter in both directions, and its eth0 for what it sends itself.
-      const mine = h.node === node.name && (h.at === `nf:${node.name}` || (h.at === `if:${node.name}:eth0` && h.mechanism.title.startsWith('eth0 out')));
+      // (No server answers outside the test's cluster: for such a flow only the request counts.)
+      const mine = h.node === node.name && !(tr.backend === undefined && h.direction === 'reply') && (h.at === `nf:${node.name}` || (h.at === `if:${node.name}:eth0` && h.mechanism.title.startsWith('eth0 out')));
       if (mine) for (const r of h.mechanism.rules ?? []) if (r.matched) engineHits.add(`${r.table} ${r.chain} #${r.ruleNumber}`);
     }
   }
@@ -272,6 +276,8 @@ async function differential({ label, text: text0, flow, mode = 'iptables' }: Dif
   // they cause) out of the counters; what is sent to them is dropped by the wire namespace.
   for (const n of node.neighbours.filter((x) => x.dev === 'eth0')) inNs(nodeNs, 'ip', 'neigh', 'add', n.ip, 'lladdr', n.mac, 'dev', 'eth0', 'nud', 'permanent');
   inNs(wireNs, 'ip', 'addr', 'add', `${router}/${eth0.address!.split('/')[1]}`, 'dev', 'wire');
+  // The router answers ARP with the MAC the engine gives the node network's gateway.
+  if (!external) inNs(wireNs, 'ip', 'link', 'set', 'wire', 'address', gatewayMac);
   inNs(wireNs, 'ip', 'link', 'set', 'wire', 'up');
   let dialIP: string;
   let dialPort: number;
@@ -308,7 +314,8 @@ async function differential({ label, text: text0, flow, mode = 'iptables' }: Dif
   const capFile = join(capDir, `${nodeNs}.pcap`);
   // What crosses to other nodes: VXLAN (UDP to the CNI's port), IP-in-IP (IP protocol 4), or
   // without encapsulation the pods' own TCP packets.
-  const filter = tunnel?.kind === 'vtep' ? `udp port ${cni.port}` : tunnel?.kind === 'ipip' ? 'ip proto 4' : `tcp and not host ${dialIP}`;
+  const outside = traces.every((tr) => !tr.backend);
+  const filter = outside ? `tcp and host ${dialIP}` : tunnel?.kind === 'vtep' ? `udp port ${cni.port}` : tunnel?.kind === 'ipip' ? 'ip proto 4' : `tcp and not host ${dialIP}`;
   const capture = spawn('ip', ['netns', 'exec', wireNs, 'tshark', '-q', '-i', 'wire', '-F', 'pcap', '-w', capFile, '-f', filter], { stdio: 'ignore' });
   for (let i = 0; i < 50 && !existsSync(capFile); i++) await sleep(100);
   await sleep(200);
@@ -409,7 +416,7 @@ function compareUnderlay(label: string, pcap: Buffer, traces: Trace[], routersNo
   const ours = new Map<string, Packet>();
   // The frame the engine puts on the underlay: after VXLAN or IPIP encapsulation, or the pod's own
   // packet when it is routed to another node unencapsulated.
-  const onUnderlay = (h: Trace['hops'][number]) => h.direction === 'request' && (h.mechanism.kind === 'vxlan-encap' || h.mechanism.kind === 'ipip-encap' || h.mechanism.title.startsWith('eth0 out: next hop'));
+  const onUnderlay = (h: Trace['hops'][number]) => h.direction === 'request' && (h.mechanism.kind === 'vxlan-encap' || h.mechanism.kind === 'ipip-encap' || h.mechanism.title.startsWith('eth0 out: next hop') || h.mechanism.title.startsWith('eth0 out: to '));
   for (const tr of traces) for (const h of tr.hops) if (onUnderlay(h)) ours.set(innerDst(h.after), h.after);
   if (ours.size === 0) return console.log(`ok   ${label}: no backend on another node, nothing on the underlay to compare`);
   if (captured.length === 0) return fail(`${label}: the engine sends frames toward ${[...ours.keys()].join(', ')} over the underlay, the kernel sent none`);
@@ -487,6 +494,8 @@ if (sections.has('differential')) {
     await differential({ label: `pod → ClusterIP (${cni})`, text: withCni(defaultScenario, cni), flow: snap.flows[0]! });
   }
   await differential({ label: 'outside → NodePort (calico-vxlan)', text: withCni(nodePortScenario, 'calico-vxlan'), flow: np.flows[0]! });
+  // A pod to a server outside the cluster: flanneld's FLANNEL-POSTRTG masquerades it.
+  await differential({ label: 'pod → server outside (flannel masquerade)', text: defaultScenario, flow: { ...snap.flows[0]!, to: '198.51.100.80:80' } });
 }
 
 // 3. The conformance flows, traced by the kernel: each case's ruleset (as the engine writes it)
