@@ -496,6 +496,7 @@ if (sections.has('differential')) {
   await differential({ label: 'outside → NodePort (calico-vxlan)', text: withCni(nodePortScenario, 'calico-vxlan'), flow: np.flows[0]! });
   // A pod to a server outside the cluster: flanneld's FLANNEL-POSTRTG masquerades it.
   await differential({ label: 'pod → server outside (flannel masquerade)', text: defaultScenario, flow: { ...snap.flows[0]!, to: '198.51.100.80:80' } });
+  await differential({ label: 'pod → another node (flannel masquerade)', text: defaultScenario, flow: { ...snap.flows[0]!, to: '192.168.1.13:10250' } });
 }
 
 // 3. The conformance flows, traced by the kernel: each case's ruleset (as the engine writes it)

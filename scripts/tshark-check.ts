@@ -75,6 +75,7 @@ const cases: { label: string; text: string; to?: string }[] = [
   { label: 'outside → NodePort (Calico IP-in-IP)', text: withCni(nodePortScenario, 'calico-ipip') },
   { label: 'pod → server outside (flannel masquerade)', text: defaultScenario, to: '198.51.100.80:80' },
   { label: 'pod → server outside (Calico natOutgoing)', text: withCni(defaultScenario, 'calico-ipip'), to: '198.51.100.80:80' },
+  { label: 'pod → another node (flannel masquerade)', text: defaultScenario, to: '192.168.1.13:10250' },
 ];
 for (const c of cases) {
   const s = loadSnapshot(c.text, 1);

@@ -149,3 +149,33 @@ describe('a pod connecting to a server outside the cluster', () => {
     expect(noNat.verdict.message).toMatch(/^10\.244\.0\.66 is a pod address: the network outside the cluster has no route/);
   });
 });
+
+describe('a pod connecting to a node', () => {
+  const toNode = (to: string) => {
+    const s = loadSnapshot(defaultScenario, 1);
+    return traceFlow(s.topology, { name: 'n', from: 'k8snet/inspector', to, protocol: 'TCP' }, 1);
+  };
+
+  it('another node: masqueraded by flannel, straight over the node network, delivered to its own socket, answered back', () => {
+    const t = toNode('192.168.1.13:10250');
+    expect(t.verdict.kind).toBe('delivered');
+    const titles = t.hops.map((h) => h.mechanism.title);
+    expect(titles).toContainEqual('eth0 out: to node-3 192.168.1.13 on the node network\'s own subnet');
+    expect(titles).toContainEqual('delivered to node-3\'s own socket 192.168.1.13:10250');
+    expect(titles).toContainEqual(expect.stringMatching(/^conntrack: reply of a known connection — reverse SNAT, destination 192\.168\.1\.12:\d+ → 10\.244\.1\.3:\d+$/));
+    expect(titles.join('\n')).not.toMatch(/undefined|outside the cluster/);
+  });
+
+  it('its own node: INPUT, no masquerade, the answer goes straight back over cni0', () => {
+    const t = toNode('192.168.1.12:10250');
+    expect(t.verdict.kind).toBe('delivered');
+    expect(t.hops.some((h) => /MASQUERADE/.test(h.mechanism.title))).toBe(false);
+    expect(t.hops.map((h) => h.mechanism.title)).toContainEqual('local delivery: 192.168.1.12 is node-2\'s own address → filter INPUT: ACCEPT');
+  });
+
+  it('an address on the node network that no node has is unreachable, and says why', () => {
+    const t = toNode('192.168.1.50:80');
+    expect(t.verdict.kind).toBe('unreachable');
+    expect(t.verdict.message).toMatch(/no node of this cluster: ARP on eth0 gets no answer/);
+  });
+});

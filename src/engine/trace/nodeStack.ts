@@ -16,7 +16,7 @@ import { macFor } from '../model/names.ts';
 import { CITE_CALICO, CITE_FLANNEL, CITE_NETFILTER, CITE_NFTABLES, Walk, chainPath, key, nfContext, nfPacket, nodeLocalIPs, tupleOf, type CtEntry, type CtHit } from './walk.ts';
 
 export type Arrival =
-  | { kind: 'delivered'; to: { pod: PodInfo } | { external: string }; packet: Packet }
+  | { kind: 'delivered'; to: { pod: PodInfo } | { external: string } | { node: NodeInfo }; packet: Packet }
   | Exclude<Verdict, { kind: 'delivered' }>;
 
 /** The node network's router (the default gateway of every node). */
@@ -129,6 +129,7 @@ export function nodeStack(w: Walk, node: NodeInfo, p0: Packet, inIface: string, 
 
   // Routing decision.
   if (nodeLocalIPs(node).has(ip(p).dst)) {
+    if (w.direction === 'request' && !hit) return toNodeSocket(w, node, p, inIface, mark);
     return { kind: 'unreachable', at: nf, message: `${ip(p).dst}:${tcp(p).dstPort} is ${node.name}'s own address and no kube-proxy rule rewrote it: the packet goes to a local socket (INPUT), and nothing in this cluster model listens there.` };
   }
   const bridge = w.t.settings.cni.bridge;
@@ -277,7 +278,40 @@ function postroutingAndOut(w: Walk, node: NodeInfo, p: Packet, route: RouteEntry
   if (tunnel?.kind === 'ipip') return overIpip(w, node, p, route.via!);
   const peer = route.via && w.t.nodes.find((n) => n.ip === route.via);
   if (peer) return toPeerNode(w, node, p, peer, route);
+  // Another node on the node network's own subnet: the link route reaches it directly.
+  const onLink = !route.via && w.t.nodes.find((n) => n.ip === ip(p).dst && n.name !== node.name);
+  if (onLink) return toPeerNode(w, node, p, onLink, route);
   return toOutside(w, node, p, route.dev, route.via);
+}
+
+/** A new connection to the node's own address: filter INPUT, then a local socket (the kubelet, say). */
+function toNodeSocket(w: Walk, node: NodeInfo, p: Packet, inIface: string, mark: number): Arrival {
+  const nf = ids.netfilter(node.name);
+  const input = w.hook(node.name, 'INPUT', nfPacket(p, mark, inIface), nfContext(w, node, 'NEW', false), true);
+  w.add(nf, node.name, { kind: 'route', title: `local delivery: ${ip(p).dst} is ${node.name}'s own address → filter INPUT: ${input.verdict}`, detail: `The routing decision finds ${ip(p).dst} in ${node.name}'s local table, so the packet is delivered to the node itself: it walks filter INPUT, then a socket of a host process gets it.`, rules: input.steps, cite: CITE_NETFILTER }, p, p);
+  if (input.verdict !== 'ACCEPT') return { kind: input.verdict === 'REJECT' ? 'rejected' : 'dropped', at: nf, message: `${input.verdict} in filter INPUT on ${node.name}.` };
+  const eth0 = node.interfaces.find((i) => i.name === 'eth0')!;
+  w.add(eth0.id, node.name, { kind: 'deliver', title: `delivered to ${node.name}'s own socket ${ip(p).dst}:${tcp(p).dstPort}`, detail: `A process of ${node.name} itself (for port 10250, the kubelet) accepts the connection. It sees the source ${ip(p).src}:${tcp(p).srcPort}.` }, p, p);
+  return { kind: 'delivered', to: { node }, packet: p };
+}
+
+/**
+ * The node's own process answers: a locally generated packet walks OUTPUT, the routing table and
+ * POSTROUTING like any other, and conntrack recognises it as the reply of the connection it accepted.
+ */
+export function fromNodeSocket(w: Walk, node: NodeInfo, p: Packet): Arrival {
+  const nf = ids.netfilter(node.name);
+  const eth0 = node.interfaces.find((i) => i.name === 'eth0')!;
+  w.add(eth0.id, node.name, { kind: 'socket', title: `${node.name} answers: SYN-ACK ${ip(p).src}:${tcp(p).srcPort} → ${ip(p).dst}:${tcp(p).dstPort}`, detail: `The node's process answers the address it saw.` }, p, p);
+  const hit = w.ctLookup(node.name, tupleOf(p));
+  const out = w.hook(node.name, 'OUTPUT', nfPacket(p, 0), nfContext(w, node, hit ? 'ESTABLISHED' : 'NEW', false), !hit);
+  const route = lookupRoute(node.routes, ip(p).dst);
+  if (!route) return { kind: 'unreachable', at: nf, message: `No route to ${ip(p).dst} on ${node.name}.` };
+  w.add(nf, node.name, { kind: 'route', title: `filter OUTPUT: ${out.verdict}, route ${formatRoute(route)}`, detail: `A locally generated packet: OUTPUT, then the routing table picks the way to ${ip(p).dst}.${hit ? ' conntrack knows it: the reply of the accepted connection.' : ''}`, rules: out.steps, cite: CITE_NETFILTER }, p, p);
+  const t0 = tupleOf(p);
+  const entry: CtEntry = hit?.entry ?? { orig: t0, reply: { src: t0.dst, sport: t0.dport, dst: t0.src, dport: t0.sport } };
+  if (!hit) w.ctAdd(node.name, entry);
+  return postroutingAndOut(w, node, p, route, 'lo', 0, hit, entry, false);
 }
 
 /**
@@ -326,6 +360,12 @@ function toPeerNode(w: Walk, node: NodeInfo, p: Packet, peer: NodeInfo, route: R
   const peerEth0 = peer.interfaces.find((i) => i.name === 'eth0')!;
   const framed = setEthernet(p, eth0.mac, peerEth0.mac);
   const calico = w.t.settings.cni.plugin === 'calico';
+  if (!route.via) {
+    // The destination is the other node itself, on the node network's subnet.
+    w.add(eth0.id, node.name, { kind: 'route', title: `${route.dev} out: to ${peer.name} ${peer.ip} on the node network's own subnet`, detail: `The connected route "${formatRoute(route)}" reaches ${peer.name} directly: the frame goes to its MAC ${peerEth0.mac} (from ARP), no router in between.`, cite: 'Linux net/ipv4/route.c' }, p, framed);
+    w.add(ids.nodeNetwork(), undefined, { kind: 'wire', title: `node network: ${node.name} → ${peer.name}, ${ip(p).src} → ${ip(p).dst}`, detail: `On the wire: ${ip(p).src} → ${ip(p).dst}.` }, framed, framed);
+    return nodeStack(w, peer, framed, 'eth0');
+  }
   w.add(eth0.id, node.name, { kind: 'route', title: `${route.dev} out: next hop ${peer.name} ${peer.ip} (no encapsulation)`, detail: `The route "${formatRoute(route)}" ${calico ? 'was learned over BGP: BIRD on ' + peer.name + ' announces its IPAM block ' + peer.podCIDR : 'was written by flanneld (host-gw backend) for ' + peer.name + "'s pod subnet"}. The packet keeps its pod addresses; only the Ethernet header changes, to ${peer.name}'s MAC ${peerEth0.mac}. This needs the nodes on one L2 network.`, cite: calico ? CITE_CALICO : 'flannel pkg/backend/hostgw; Documentation/backends.md' }, p, framed);
   w.add(ids.nodeNetwork(), undefined, { kind: 'wire', title: `node network: ${node.name} → ${peer.name}, pod addresses on the wire`, detail: `Without a tunnel the node network carries ${ip(p).src} → ${ip(p).dst} as it is: the underlay must accept pod addresses (same L2 segment, or routers that learned the routes).` }, framed, framed);
   return nodeStack(w, peer, framed, 'eth0');
@@ -367,6 +407,7 @@ function toOutside(w: Walk, node: NodeInfo, p: Packet, dev: string, via: string 
   const at = ids.nodeIf(node.name, dev);
   const eth0 = node.interfaces.find((i) => i.name === dev);
   const toClient = !!w.externalClient && ip(p).dst === w.externalClient;
+  if (!via) return { kind: 'unreachable', at, message: `${ip(p).dst} is on the node network's subnet but is no node of this cluster: ARP on ${dev} gets no answer (host unreachable).` };
   if (!eth0 || (!toClient && w.direction !== 'request')) {
     return { kind: 'unreachable', at, message: `The packet leaves ${node.name} on ${dev} toward ${via ?? ip(p).dst}, outside the cluster, where nothing answers it.` };
   }

@@ -10,7 +10,7 @@ import { decrementTtl, ip, setEthernet, tcp, tcpSegment, tsValOf } from '../pack
 import { fnv1a32 } from '../util/hash.ts';
 import { parseIPv4 } from '../util/ipv4.ts';
 import { createPrng } from '../util/prng.ts';
-import { fromOutsideReply, gatewayMac, leavePod, nodeStack, type Arrival } from './nodeStack.ts';
+import { fromNodeSocket, fromOutsideReply, gatewayMac, leavePod, nodeStack, type Arrival } from './nodeStack.ts';
 import { resolveTarget } from './resolve.ts';
 import { Walk } from './walk.ts';
 import { CALI_MAC, CALICO_GATEWAY } from '../dataplane/calico.ts';
@@ -31,6 +31,7 @@ export function traceFlow(t: Topology, flow: FlowSpec, seed: number): Trace {
   if (!start.ok) return { flow, seed, hops: w.hops, verdict: start.verdict };
   const request = start.arrival;
   if (request.kind !== 'delivered') return { flow, seed, hops: w.hops, verdict: request };
+  if ('node' in request.to) return nodeAnswers(w, flow, seed, request.to.node, request.packet, start.dialled);
   if (!('pod' in request.to)) return outsideServerAnswers(w, flow, seed, request.packet, start.dialled);
   const backend = request.to.pod;
 
@@ -84,6 +85,18 @@ export function traceFlow(t: Topology, flow: FlowSpec, seed: number): Trace {
     },
     backend: { podId: backend.id, ip: backend.ip, port: tcp(seen).dstPort, node: backend.node },
   };
+}
+
+/** A node's own process (the kubelet, say) answers a pod's SYN. */
+function nodeAnswers(w: Walk, flow: FlowSpec, seed: number, node: NodeInfo, seen: Packet, dialled: { ip: string; port: number }): Trace {
+  w.direction = 'reply';
+  const eth0 = node.interfaces.find((i) => i.name === 'eth0')!;
+  const synAck = tcpSegment({ srcMac: eth0.mac, dstMac: eth0.mac, src: ip(seen).dst, dst: ip(seen).src, sport: tcp(seen).dstPort, dport: tcp(seen).srcPort, flags: ['SYN', 'ACK'], seq: w.rng.int(0, 0xffffffff), ack: (tcp(seen).seq + 1) >>> 0, tsEcr: tsValOf(seen) });
+  const reply = fromNodeSocket(w, node, synAck);
+  if (reply.kind !== 'delivered') return { flow, seed, hops: w.hops, verdict: reply };
+  const back = reply.packet;
+  const ok = ip(back).src === dialled.ip && tcp(back).srcPort === dialled.port;
+  return { flow, seed, hops: w.hops, verdict: { kind: 'delivered', to: ids.node(node.name), message: ok ? `Connected to ${node.name} (${dialled.ip}:${dialled.port}); it saw ${ip(seen).src}:${tcp(seen).srcPort}, and the reply reached the pod.` : `The reply reached the pod from ${ip(back).src}:${tcp(back).srcPort}, not ${dialled.ip}:${dialled.port}.` } };
 }
 
 /** A server outside the cluster answers a pod's SYN; the reply comes back through the node that masqueraded it. */
