@@ -332,7 +332,8 @@ function calicoPolicy(w: Walk, node: NodeInfo, p: Packet, inIface: string, outDe
     const d = decide(w.t, dir, pod, peer, tcp(p).dstPort);
     const chain = `${dir === 'Egress' ? 'cali-fw' : 'cali-tw'}-${pod.hostVeth.name}`;
     const what = `${dir === 'Egress' ? 'egress of' : 'ingress to'} ${pod.namespace}/${pod.name}`;
-    const peerDesc = `${dir === 'Egress' ? 'to' : 'from'} ${peer}${podByIP(w.t, peer) ? ` (pod ${podByIP(w.t, peer)!.namespace}/${podByIP(w.t, peer)!.name})` : ''}, TCP port ${tcp(p).dstPort}`;
+    const peerPod = podByIP(w.t, peer);
+    const peerDesc = `${dir === 'Egress' ? 'to' : 'from'} ${peer}${peerPod ? ` (pod ${peerPod.namespace}/${peerPod.name})` : ''}, TCP port ${tcp(p).dstPort}`;
     const title = d.selecting.length === 0 ? `Calico policy ${chain}: ${what} — not isolated, allowed` : d.allowed ? `Calico policy ${chain}: ${what} allowed by ${d.by!.policy.namespace}/${d.by!.policy.name} (${dir.toLowerCase()} rule ${d.by!.rule})` : `Calico policy ${chain}: ${what} denied — no rule of ${d.selecting.map((x) => `${x.namespace}/${x.name}`).join(', ')} allows it`;
     const detail =
       d.selecting.length === 0

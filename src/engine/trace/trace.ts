@@ -43,19 +43,7 @@ export function traceFlow(t: Topology, flow: FlowSpec, seed: number): Trace {
   // On a bridge, a peer in the same pod subnet is reached directly; anything else via the gateway
   // (cni0, or with Calico 169.254.1.1, answered by the host's veth: ee:ee:ee:ee:ee:ee).
   const peer = bcni0 && inSubnet(bnode.podCIDR, ip(seen).src) ? bnode.pods.find((x) => x.ip === ip(seen).src) : undefined;
-  const synAck = tcpSegment({
-    srcMac: backend.mac,
-    dstMac: peer ? peer.mac : (bcni0?.mac ?? CALI_MAC),
-    src: backend.ip,
-    dst: ip(seen).src,
-    sport: tcp(seen).dstPort,
-    dport: tcp(seen).srcPort,
-    flags: ['SYN', 'ACK'],
-    seq: w.rng.int(0, 0xffffffff),
-    ack: (tcp(seen).seq + 1) >>> 0,
-    mtu: t.settings.cni.mtu,
-    tsEcr: tsValOf(seen),
-  });
+  const synAck = synAckFor(w, seen, { src: backend.mac, dst: peer ? peer.mac : (bcni0?.mac ?? CALI_MAC) }, t.settings.cni.mtu);
   w.add(
     ids.podEth0(backend.id),
     backend.node,
@@ -67,68 +55,46 @@ export function traceFlow(t: Topology, flow: FlowSpec, seed: number): Trace {
     synAck,
     synAck,
   );
-  const reply = leavePod(w, backend, synAck);
+  return answered(w, flow, seed, leavePod(w, backend, synAck), start.dialled, backend.id, {
+    connected: `Connected: ${backend.id} (${backend.ip}:${tcp(seen).dstPort}) answered, and the client saw the reply come from ${start.dialled.ip}:${start.dialled.port}, the address it dialled.`,
+    mismatch: (back) => `The reply reached the client from ${ip(back).src}:${tcp(back).srcPort}, not ${start.dialled.ip}:${start.dialled.port}: the client's TCP stack would reset it.`,
+    backend: { podId: backend.id, ip: backend.ip, port: tcp(seen).dstPort, node: backend.node },
+  });
+}
+
+/** The SYN-ACK answering `seen`, as the answering host's TCP stack sends it. */
+function synAckFor(w: Walk, seen: Packet, macs: { src: string; dst: string }, mtu?: number): Packet {
+  return tcpSegment({ srcMac: macs.src, dstMac: macs.dst, src: ip(seen).dst, dst: ip(seen).src, sport: tcp(seen).dstPort, dport: tcp(seen).srcPort, flags: ['SYN', 'ACK'], seq: w.rng.int(0, 0xffffffff), ack: (tcp(seen).seq + 1) >>> 0, mtu, tsEcr: tsValOf(seen) });
+}
+
+/** How a flow ends once the answer came back: connected when the client saw the address it dialled. */
+function answered(w: Walk, flow: FlowSpec, seed: number, reply: Arrival, dialled: { ip: string; port: number }, to: string, o: { connected: string; mismatch: (back: Packet) => string; backend?: Trace['backend'] }): Trace {
   if (reply.kind !== 'delivered') return { flow, seed, hops: w.hops, verdict: reply };
   const back = reply.packet;
-  const { dialled } = start;
   const ok = ip(back).src === dialled.ip && tcp(back).srcPort === dialled.port;
-  return {
-    flow,
-    seed,
-    hops: w.hops,
-    verdict: {
-      kind: 'delivered',
-      to: backend.id,
-      message: ok
-        ? `Connected: ${backend.id} (${backend.ip}:${tcp(seen).dstPort}) answered, and the client saw the reply come from ${dialled.ip}:${dialled.port}, the address it dialled.`
-        : `The reply reached the client from ${ip(back).src}:${tcp(back).srcPort}, not ${dialled.ip}:${dialled.port}: the client's TCP stack would reset it.`,
-    },
-    backend: { podId: backend.id, ip: backend.ip, port: tcp(seen).dstPort, node: backend.node },
-  };
+  return { flow, seed, hops: w.hops, verdict: { kind: 'delivered', to, message: ok ? o.connected : o.mismatch(back) }, ...(o.backend ? { backend: o.backend } : {}) };
 }
 
 /** A node's own process (the kubelet, say) answers a pod's SYN. */
 function nodeAnswers(w: Walk, flow: FlowSpec, seed: number, node: NodeInfo, seen: Packet, dialled: { ip: string; port: number }): Trace {
   w.direction = 'reply';
   const eth0 = node.interfaces.find((i) => i.name === 'eth0')!;
-  const synAck = tcpSegment({ srcMac: eth0.mac, dstMac: eth0.mac, src: ip(seen).dst, dst: ip(seen).src, sport: tcp(seen).dstPort, dport: tcp(seen).srcPort, flags: ['SYN', 'ACK'], seq: w.rng.int(0, 0xffffffff), ack: (tcp(seen).seq + 1) >>> 0, tsEcr: tsValOf(seen) });
-  const reply = fromNodeSocket(w, node, synAck);
-  if (reply.kind !== 'delivered') return { flow, seed, hops: w.hops, verdict: reply };
-  const back = reply.packet;
-  const ok = ip(back).src === dialled.ip && tcp(back).srcPort === dialled.port;
-  return { flow, seed, hops: w.hops, verdict: { kind: 'delivered', to: ids.node(node.name), message: ok ? `Connected to ${node.name} (${dialled.ip}:${dialled.port}); it saw ${ip(seen).src}:${tcp(seen).srcPort}, and the reply reached the pod.` : `The reply reached the pod from ${ip(back).src}:${tcp(back).srcPort}, not ${dialled.ip}:${dialled.port}.` } };
+  const synAck = synAckFor(w, seen, { src: eth0.mac, dst: eth0.mac });
+  return answered(w, flow, seed, fromNodeSocket(w, node, synAck), dialled, ids.node(node.name), {
+    connected: `Connected to ${node.name} (${dialled.ip}:${dialled.port}); it saw ${ip(seen).src}:${tcp(seen).srcPort}, and the reply reached the pod.`,
+    mismatch: (back) => `The reply reached the pod from ${ip(back).src}:${tcp(back).srcPort}, not ${dialled.ip}:${dialled.port}.`,
+  });
 }
 
 /** A server outside the cluster answers a pod's SYN; the reply comes back through the node that masqueraded it. */
 function outsideServerAnswers(w: Walk, flow: FlowSpec, seed: number, seen: Packet, dialled: { ip: string; port: number }): Trace {
   w.direction = 'reply';
-  const synAck = tcpSegment({
-    srcMac: gatewayMac,
-    dstMac: gatewayMac,
-    src: ip(seen).dst,
-    dst: ip(seen).src,
-    sport: tcp(seen).dstPort,
-    dport: tcp(seen).srcPort,
-    flags: ['SYN', 'ACK'],
-    seq: w.rng.int(0, 0xffffffff),
-    ack: (tcp(seen).seq + 1) >>> 0,
-    tsEcr: tsValOf(seen),
-  });
+  const synAck = synAckFor(w, seen, { src: gatewayMac, dst: gatewayMac });
   w.add(ids.external(), undefined, { kind: 'socket', title: `the server answers: SYN-ACK ${ip(seen).dst}:${tcp(seen).dstPort} → ${ip(seen).src}:${tcp(seen).srcPort}`, detail: `The server answers the address it saw. It never learns the pod's address${inSubnet(w.t.settings.podCIDR, ip(seen).src) ? ' — here it did see one, which it cannot reach' : ''}.` }, synAck, synAck);
-  const reply = fromOutsideReply(w, synAck);
-  if (reply.kind !== 'delivered') return { flow, seed, hops: w.hops, verdict: reply };
-  const back = reply.packet;
-  const ok = ip(back).src === dialled.ip && tcp(back).srcPort === dialled.port;
-  return {
-    flow,
-    seed,
-    hops: w.hops,
-    verdict: {
-      kind: 'delivered',
-      to: ids.external(),
-      message: ok ? `Connected to ${dialled.ip}:${dialled.port} outside the cluster; the server saw ${ip(seen).src}:${tcp(seen).srcPort}, and conntrack gave the reply back to the pod.` : `The reply reached the pod from ${ip(back).src}:${tcp(back).srcPort}, not ${dialled.ip}:${dialled.port}.`,
-    },
-  };
+  return answered(w, flow, seed, fromOutsideReply(w, synAck), dialled, ids.external(), {
+    connected: `Connected to ${dialled.ip}:${dialled.port} outside the cluster; the server saw ${ip(seen).src}:${tcp(seen).srcPort}, and conntrack gave the reply back to the pod.`,
+    mismatch: (back) => `The reply reached the pod from ${ip(back).src}:${tcp(back).srcPort}, not ${dialled.ip}:${dialled.port}.`,
+  });
 }
 
 /** A pod connects: DNS, the SYN on its eth0, out through its veth. */
