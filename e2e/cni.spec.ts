@@ -22,7 +22,7 @@ test('flannel → Calico IP-in-IP → Calico VXLAN → Calico BGP: devices, rout
   // Calico IP-in-IP: the IPPool appears in the editor; tunl0 replaces flannel.1 and cni0.
   await picker.selectOption('calico-ipip');
   await expect.poll(tail).toContain('kind: IPPool');
-  expect(await tail()).toContain('ipipMode: Always');
+  await expect.poll(tail).toContain('ipipMode: Always');
   await expect(app.diagram.getByText('tunl0', { exact: true }).first()).toBeVisible({ timeout: 15_000 });
   await expect(app.diagram.getByText('flannel.1', { exact: true })).toHaveCount(0);
   await expect(app.diagram.getByText('cni0', { exact: true })).toHaveCount(0);
@@ -65,7 +65,7 @@ test('flannel → Calico IP-in-IP → Calico VXLAN → Calico BGP: devices, rout
   await expect(app.diagram.getByText('vxlan.calico', { exact: true }).first()).toBeVisible({ timeout: 15_000 });
   await expect(app.diagram.getByText('tunl0', { exact: true })).toHaveCount(0);
   await expect(hops.filter({ hasText: /vxlan\.calico: VXLAN encapsulation \(VNI 4096, UDP \d+ → 4789\)/ })).toHaveCount(2);
-  expect(await tail()).toContain('vxlanMode: Always');
+  await expect.poll(tail).toContain('vxlanMode: Always');
 
   // Calico BGP: no tunnel device at all; the packet crosses the node network with pod addresses.
   await picker.selectOption('calico-bgp');
@@ -76,6 +76,6 @@ test('flannel → Calico IP-in-IP → Calico VXLAN → Calico BGP: devices, rout
   // Back to flannel: the ConfigMap replaces the IPPool (one pod-network document at a time).
   await picker.selectOption('flannel-vxlan');
   await expect.poll(tail).toContain('kube-flannel-cfg');
-  expect(await tail()).not.toContain('kind: IPPool');
+  await expect.poll(tail).not.toContain('kind: IPPool');
   await expect(app.diagram.getByText('flannel.1', { exact: true }).first()).toBeVisible({ timeout: 15_000 });
 });
