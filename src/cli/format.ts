@@ -8,6 +8,7 @@ export function formatHeader(h: Header): string {
     case 'tcp': return `tcp ${h.srcPort}→${h.dstPort} [${h.flags.join(',')}]`;
     case 'udp': return `udp ${h.srcPort}→${h.dstPort}`;
     case 'vxlan': return `vxlan vni ${h.vni}`;
+    case 'geneve': return `geneve vni ${h.vni}`;
     case 'http': return `http ${h.firstLine}`;
     case 'arp': return `arp ${h.op} who-has ${h.targetIp} tell ${h.senderIp}`;
     case 'icmp': return `icmp type ${h.type} code ${h.code}`;

@@ -49,6 +49,8 @@ export interface RouteEntry {
   proto: 'kernel' | 'flannel' | 'static' | 'bird' | '80';
   /** "blackhole": Calico's route for the node's own IPAM block (addresses not given to a pod are dropped). */
   type?: 'blackhole';
+  /** A route MTU (Cilium's tunnel routes: "mtu 1450"). */
+  mtu?: number;
 }
 
 export interface NeighbourEntry {
@@ -83,6 +85,8 @@ export interface PodInfo {
   containers: Container[];
   /** The owning workload, e.g. "Deployment k8snet/my-nginx", when the pod was generated. */
   owner?: string;
+  /** Cilium: the pod's security identity (shared by every pod with the same identity labels). */
+  identity?: number;
   /** Host end of the pod's veth pair, attached to cni0. */
   hostVeth: NetInterface;
   /** The pod's own eth0 (the container end of the veth pair). */
@@ -184,6 +188,29 @@ export type CniSettings =
       mtu: number;
       device: string;
       bridge: '';
+    }
+  | {
+      plugin: 'cilium';
+      /** routing-mode: tunnel (VXLAN or Geneve through cilium_vxlan / cilium_geneve) or native (the node network routes pod addresses). */
+      routing: 'tunnel' | 'native';
+      tunnelProtocol: 'vxlan' | 'geneve';
+      /** kube-proxy-replacement: Cilium's BPF programs translate Services; kube-proxy does not run. */
+      kubeProxyReplacement: boolean;
+      /** bpf-lb-sock: with kube-proxy replacement, a pod's connect() to a Service is translated at the socket. */
+      socketLB: boolean;
+      /** enable-ipv4-masquerade, and whether BPF (enable-bpf-masquerade) or iptables (CILIUM_POST_nat) does it. */
+      masquerade: boolean;
+      bpfMasquerade: boolean;
+      /** ipv4-native-routing-cidr: destinations inside it are not masqueraded (defaults to the pod CIDR). */
+      nativeRoutingCIDR: string;
+      /** cluster-pool-ipv4-mask-size: each node's pod CIDR. */
+      maskSize: number;
+      /** The VNI is the sender's security identity, per packet; 0 here. */
+      vni: number;
+      port: number;
+      mtu: number;
+      device: string;
+      bridge: '';
     };
 
 export interface ClusterSettings {
@@ -273,6 +300,8 @@ export interface TcpHeader {
 }
 export interface UdpHeader { proto: 'udp'; srcPort: number; dstPort: number; length: number }
 export interface VxlanHeader { proto: 'vxlan'; flags: number; vni: number }
+/** Geneve (RFC 8926) without options: protocol type 0x6558 (an Ethernet frame follows). */
+export interface GeneveHeader { proto: 'geneve'; vni: number; protocolType: number }
 /** ICMP: type, code and the 4 bytes after the checksum (echo id/seq, or unused / next-hop MTU). */
 export interface IcmpHeader { proto: 'icmp'; type: number; code: number; rest: number }
 export interface HttpPayload { proto: 'http'; firstLine: string; headers: [string, string][] }
@@ -281,7 +310,7 @@ export interface DnsPayload { proto: 'dns'; id: number; flags: number; questions
 /** Bytes no decoder claimed, as hex. */
 export interface RawPayload { proto: 'raw'; hex: string }
 
-export type Header = EthernetHeader | ArpHeader | IPv4Header | TcpHeader | UdpHeader | VxlanHeader | IcmpHeader | HttpPayload | DnsPayload | RawPayload;
+export type Header = EthernetHeader | ArpHeader | IPv4Header | TcpHeader | UdpHeader | VxlanHeader | GeneveHeader | IcmpHeader | HttpPayload | DnsPayload | RawPayload;
 
 export interface Packet {
   headers: Header[];
@@ -315,6 +344,7 @@ export type MechanismKind =
   | 'ipip-encap'
   | 'ipip-decap'
   | 'policy'
+  | 'ebpf'
   | 'wire'
   | 'vxlan-decap'
   | 'deliver';

@@ -97,6 +97,7 @@ export function formatRoute(r: RouteEntry): string {
   if (r.scope) parts.push('scope', r.scope);
   if (r.src) parts.push('src', r.src);
   if (r.onlink) parts.push('onlink');
+  if (r.mtu) parts.push('mtu', String(r.mtu));
   return parts.join(' ');
 }
 

@@ -6,6 +6,7 @@ import { ipInCidr, isIPv6 } from '../util/ip.ts';
 import { kubeProxyIpvs, renderIpsets, renderIpvsadm, type IpvsState } from './kubeProxyIpvs.ts';
 import { kubeProxyNftables, nftLoadOrder } from './kubeProxyNftables.ts';
 import { addFlannelRules } from './flannel.ts';
+import { addCiliumRules, emptyRuleset } from './cilium.ts';
 import { builtinChains, kubeProxyRules, type Chain, type KubeProxyParams, type KubeProxyServicePort, type Ruleset, type TableName } from './kubeProxyIptables.ts';
 
 const TABLE_ORDER: TableName[] = ['filter', 'nat'];
@@ -126,20 +127,29 @@ export function kubeProxyParamsFor(t: Topology, nodeName: string): KubeProxyPara
   };
 }
 
-/** The iptables rules on a node: kube-proxy's, plus flanneld's own chains on a flannel cluster. */
+/** Does kube-proxy run on the nodes? Not when Cilium replaces it (kube-proxy-replacement: "true"). */
+export function kubeProxyRuns(t: Topology): boolean {
+  return !(t.settings.cni.plugin === 'cilium' && t.settings.cni.kubeProxyReplacement);
+}
+
+/** The iptables rules on a node: kube-proxy's (unless Cilium replaces it), plus the CNI's own chains (flanneld's, Cilium's). */
 export function nodeRuleset(t: Topology, nodeName: string): Ruleset {
-  return withCniRules(t, nodeName, kubeProxyRules(servicePortsOf(t), kubeProxyParamsFor(t, nodeName)));
+  return withCniRules(t, nodeName, kubeProxyRuns(t) ? kubeProxyRules(servicePortsOf(t), kubeProxyParamsFor(t, nodeName)) : emptyRuleset());
 }
 
 function withCniRules(t: Topology, nodeName: string, rs: Ruleset): Ruleset {
   const node = t.nodes.find((n) => n.name === nodeName);
-  return t.settings.cni.plugin === 'flannel' && node ? addFlannelRules(rs, t.settings.podCIDR, node.podCIDR) : rs;
+  if (!node) return rs;
+  if (t.settings.cni.plugin === 'flannel') return addFlannelRules(rs, t.settings.podCIDR, node.podCIDR);
+  if (t.settings.cni.plugin === 'cilium') return addCiliumRules(rs, t, node.podCIDR);
+  return rs;
 }
 
 /** The node's filter and nat tables as kube-proxy and flanneld leave them (iptables-restore format). */
 export function iptablesSave(t: Topology, nodeName: string): string {
   if (!t.nodes.some((n) => n.name === nodeName)) throw new Error(`no node ${nodeName}`);
-  const who = t.settings.cni.plugin === 'flannel' ? 'kube-proxy (iptables mode) and flanneld rules' : 'kube-proxy (iptables mode) rules';
+  const cni = t.settings.cni.plugin;
+  const who = !kubeProxyRuns(t) ? "Cilium's iptables rules (no kube-proxy: Cilium's kube-proxy replacement handles Services in BPF)" : cni === 'flannel' ? 'kube-proxy (iptables mode) and flanneld rules' : cni === 'cilium' ? "kube-proxy (iptables mode) and Cilium's rules" : 'kube-proxy (iptables mode) rules';
   return `# ${who} on ${nodeName}, as they write them (iptables-restore input)\n` + renderRuleset(nodeRuleset(t, nodeName), { builtins: true });
 }
 
@@ -197,6 +207,27 @@ export function nftablesSave(t: Topology, nodeName: string): string {
 
 /** The node's kube-proxy state in the mode the cluster runs (KubeProxyConfiguration.mode). */
 export function kubeProxySave(t: Topology, nodeName: string): string {
+  if (!kubeProxyRuns(t)) return ciliumSave(t, nodeName);
   const mode = t.settings.kubeProxy.mode;
   return mode === 'ipvs' ? ipvsSave(t, nodeName) : mode === 'nftables' ? nftablesSave(t, nodeName) : iptablesSave(t, nodeName);
+}
+
+/**
+ * A node of a cluster where Cilium replaces kube-proxy: Cilium's own iptables chains, and its
+ * Service table in BPF (the shape of `cilium-dbg bpf lb list`: each frontend with its backends).
+ */
+export function ciliumSave(t: Topology, nodeName: string): string {
+  const lines = ['# cilium-dbg bpf lb list (the BPF Service map: frontend → backends; no iptables rule per Service)', 'SERVICE ADDRESS          BACKEND ADDRESS'];
+  for (const svc of t.services) {
+    if (svc.clusterIP === 'None' || !svc.clusterIP) continue;
+    for (const port of svc.ports) {
+      const backends = svc.endpoints.filter((e) => e.portName === port.name && e.protocol === port.protocol && e.ready);
+      const fronts = [`${svc.clusterIP}:${port.port}`, ...(port.nodePort ? [`0.0.0.0:${port.nodePort} (NodePort)`] : []), ...svc.loadBalancerIPs.map((a) => `${a}:${port.port} (LoadBalancer)`), ...svc.externalIPs.map((a) => `${a}:${port.port} (ExternalIP)`)];
+      for (const f of fronts) {
+        lines.push(`${f.padEnd(24)} ${backends.length ? `${backends[0]!.ip}:${backends[0]!.port}` : '(no backends)'}   # ${svc.namespace}/${svc.name}`);
+        for (const b of backends.slice(1)) lines.push(`${''.padEnd(24)} ${b.ip}:${b.port}`);
+      }
+    }
+  }
+  return `${iptablesSave(t, nodeName)}\n${lines.join('\n')}\n`;
 }

@@ -106,6 +106,11 @@ export function tokenize(rule: string): string[] {
   return out;
 }
 
+/** "-o cilium_+": a name ending in "+" matches every interface with that prefix (iptables-extensions(8)). */
+function ifaceMatches(spec: string, name: string | undefined): boolean {
+  return spec.endsWith('+') ? name !== undefined && name.startsWith(spec.slice(0, -1)) : name === spec;
+}
+
 function inCidr(spec: string, ip: string): boolean {
   return ipInCidr(ip, spec);
 }
@@ -139,8 +144,8 @@ export function parseRule(text: string): ParsedRule {
       case '-d': { const v = arg(); add((p) => inCidr(v, p.dst)); break; }
       case '--dport': { const v = Number(arg()); add((p) => p.dport === v); break; }
       case '--sport': { const v = Number(arg()); add((p) => p.sport === v); break; }
-      case '-i': { const v = arg(); add((p) => p.inIface === v); break; }
-      case '-o': { const v = arg(); add((p) => p.outIface === v); break; }
+      case '-i': { const v = arg(); add((p) => ifaceMatches(v, p.inIface)); break; }
+      case '-o': { const v = arg(); add((p) => ifaceMatches(v, p.outIface)); break; }
       case '--dst-type': { const v = arg(); add((p, c) => v === 'LOCAL' && c.localIPs.has(p.dst)); break; }
       case '--src-type': { const v = arg(); add((p, c) => v === 'LOCAL' && c.localIPs.has(p.src)); break; }
       case '--name': recentName = arg(); break;

@@ -13,8 +13,9 @@ import { buildServices, readEndpointSlice, readEndpoints, readService, type Serv
 import { expandWorkload, type PodSpecIn, type Toleration } from './workloads.ts';
 import { parseYaml } from './yaml.ts';
 import { isKubeProxyConfiguration, readKubeProxyConfiguration } from './kubeProxyConfig.ts';
-import { applyCni, calicoFromIPPool, flannelFromConfigMap, IPPOOL_API_VERSIONS, type CniChoice } from './cni.ts';
+import { applyCni, calicoFromIPPool, ciliumFromConfigMap, flannelFromConfigMap, IPPOOL_API_VERSIONS, type CniChoice } from './cni.ts';
 import { CALI_MAC, caliVethName, calicoBlock, calicoInterfaces, calicoNodeTables } from '../dataplane/calico.ts';
+import { allocateAddress, assignIdentities, ciliumInterfaces, ciliumNodeTables, containerIdOf, lxcName } from '../dataplane/cilium.ts';
 
 export const defaultSettings: ClusterSettings = {
   podCIDR: '10.244.0.0/16',
@@ -96,6 +97,11 @@ export function buildCluster(text: string, opts: BuildOptions = {}): ClusterMode
       if (c) cniIn.push({ choice: c, r, meta });
       continue;
     }
+    if (meta.kind === 'ConfigMap' && meta.apiVersion === 'v1' && meta.name === 'cilium-config') {
+      const c = ciliumFromConfigMap(r, meta);
+      if (c) cniIn.push({ choice: c, r, meta });
+      continue;
+    }
     const known = knownKinds[meta.kind];
     if (!known) {
       r.report('PP004', 'info', `${meta.kind} is not modelled yet; podpath ignores it for now.`, meta.raw, 'kind');
@@ -159,10 +165,17 @@ export function buildCluster(text: string, opts: BuildOptions = {}): ClusterMode
 
   if (cniIn.length) {
     applyCni(settings, cniIn[0]!.choice);
+    const first = cniIn[0]!;
+    const pool = parseCidr(settings.podCIDR)!;
+    const svc = parseCidr(settings.serviceCIDR)!;
+    if (first.choice.cni.plugin === 'cilium' && (cidrContains(pool, svc.base) || cidrContains(svc, pool.base))) {
+      first.r.report('PP013', 'warning', `Cilium's pod pool ${settings.podCIDR} overlaps the Service CIDR ${settings.serviceCIDR}: a pod could get an address that is also a ClusterIP. Set cluster-pool-ipv4-cidr to a range of its own (Cilium's default 10.0.0.0/8 overlaps kubeadm's 10.96.0.0/12).`, first.meta.raw.data ?? first.meta.raw, 'cluster-pool-ipv4-cidr');
+    }
     for (const extra of cniIn.slice(1)) extra.r.report('PP008', 'warning', `A second pod network configuration (${extra.meta.kind} ${extra.meta.name}); podpath uses the first, ${cniIn[0]!.meta.kind} ${cniIn[0]!.meta.name}.`, extra.meta.raw, 'kind');
   }
   const nodes = buildNodes(nodesIn, settings, diagnostics);
   placePods(podsIn, nodes, settings, diagnostics);
+  if (settings.cni.plugin === 'cilium') assignIdentities(nodes.flatMap((n) => n.pods));
   const services = buildServices(servicesIn, slicesIn, nodes, settings, { apiDefaults: opts.apiDefaults ?? true });
   if (policiesIn.length && settings.cni.plugin === 'flannel') {
     for (const p of policiesIn) {
@@ -227,7 +240,13 @@ function buildNodes(nodesIn: NodeIn[], s: ClusterSettings, out: Diagnostic[]): N
       if (!usedIPs.has(cand)) ip = cand;
     }
     // Calico's IPAM ignores the node's spec.podCIDR and gives each node blocks of its IPPool.
-    if (s.cni.plugin === 'calico') return { n, addr: { name: n.name, ip, podCIDR: calicoBlock(s.podCIDR, s.cni.blockSize, addressedCount++) } };
+    if (s.cni.plugin === 'calico') return { n, addr: { name: n.name, ip, podCIDR: calicoBlock(s.podCIDR, s.cni.blockSize, addressedCount++), routerIP: '' } };
+    // Cilium's cluster-pool IPAM ignores it too: the operator gives each node the pool's next free
+    // CIDR of cluster-pool-ipv4-mask-size; the agent takes the router IP (cilium_host) from it.
+    if (s.cni.plugin === 'cilium') {
+      const podCIDR = `${formatIPv4(subnet(podNet, s.cni.maskSize, addressedCount++).base)}/${s.cni.maskSize}`;
+      return { n, addr: { name: n.name, ip, podCIDR, routerIP: allocateAddress(podCIDR, `router:${n.name}`, new Set()) } };
+    }
     // kube-controller-manager's range allocator hands out the pod CIDR's /24s in order.
     let podCIDR = n.podCIDR;
     while (!podCIDR) {
@@ -238,12 +257,12 @@ function buildNodes(nodesIn: NodeIn[], s: ClusterSettings, out: Diagnostic[]): N
     if (n.ip && !cidrContains(net, parseIPv4(n.ip)!)) {
       out.push({ code: 'PP013', severity: 'warning', message: `Node ${n.name}'s InternalIP ${n.ip} is outside the node network ${s.nodeNetwork}.`, ...(n.source ?? { doc: 0, line: 1, col: 1 }) });
     }
-    return { n, addr: { name: n.name, ip, podCIDR } };
+    return { n, addr: { name: n.name, ip, podCIDR, routerIP: '' } };
   });
   const all = addressed.map(({ addr }) => ({ node: addr, vtepMac: macFor(`vtep:${addr.name}`), eth0Mac: macFor(`eth0:${addr.name}`) }));
   const gateway = hostIn(net, 1);
   return addressed.map(({ n, addr }) => {
-    const tables = s.cni.plugin === 'calico' ? calicoNodeTables(addr, all, s, s.nodeNetwork, gateway) : flannelNodeTables(addr, all, s, s.nodeNetwork, gateway);
+    const tables = s.cni.plugin === 'calico' ? calicoNodeTables(addr, all, s, s.nodeNetwork, gateway) : s.cni.plugin === 'cilium' ? ciliumNodeTables(addr, all, s, s.nodeNetwork, gateway) : flannelNodeTables(addr, all, s, s.nodeNetwork, gateway);
     const roles = Object.keys(n.labels)
       .filter((k) => k.startsWith('node-role.kubernetes.io/'))
       .map((k) => k.slice('node-role.kubernetes.io/'.length));
@@ -254,7 +273,7 @@ function buildNodes(nodesIn: NodeIn[], s: ClusterSettings, out: Diagnostic[]): N
       podCIDR: addr.podCIDR,
       roles,
       taints: n.taints.map((t) => `${t.key}${t.value ? '=' + t.value : ''}:${t.effect}`),
-      interfaces: [nodeEth0(addr, net.bits), ...(s.cni.plugin === 'calico' ? calicoInterfaces(addr, s) : flannelInterfaces(addr, s))],
+      interfaces: [nodeEth0(addr, net.bits), ...(s.cni.plugin === 'calico' ? calicoInterfaces(addr, s) : s.cni.plugin === 'cilium' ? ciliumInterfaces(addr, s) : flannelInterfaces(addr, s))],
       ...tables,
       pods: [],
       source: n.source,
@@ -278,10 +297,15 @@ function placePods(podsIn: PodSpecIn[], nodes: NodeInfo[], s: ClusterSettings, o
   const place = (p: PodSpecIn, node: NodeInfo, name: string) => {
     // flannel: host-local IPAM hands out the node's pod subnet in order; .1 is cni0, the gateway.
     // Calico: its IPAM hands out the node's block in order, after the tunnel's address.
+    // Cilium: a random free address of the node's CIDR (see allocateAddress).
     const calico = s.cni.plugin === 'calico';
-    const ip = hostIn(parseCidr(node.podCIDR)!, node.pods.length + (calico ? (s.cni.device ? 1 : 0) : 2));
+    const cilium = s.cni.plugin === 'cilium';
     const id = `${p.namespace}/${name}`;
-    const vethName = calico ? caliVethName(p.namespace, name) : hostVethName(id);
+    const routerIP = cilium ? node.interfaces.find((i) => i.name === 'cilium_host')!.address!.split('/')[0]! : '';
+    const ip = cilium ? allocateAddress(node.podCIDR, `pod:${id}`, new Set([routerIP, ...node.pods.map((x) => x.ip)])) : hostIn(parseCidr(node.podCIDR)!, node.pods.length + (calico ? (s.cni.device ? 1 : 0) : 2));
+    const vethName = calico ? caliVethName(p.namespace, name) : cilium ? lxcName(containerIdOf(id)) : hostVethName(id);
+    // Cilium's veths keep the device MTU; only the pod's default route carries the tunnel MTU.
+    const mtu = cilium ? 1500 : s.cni.mtu;
     if (calico) node.routes.push({ dst: ip, dev: vethName, scope: 'link', proto: 'static' });
     const pod: PodInfo = {
       id,
@@ -293,9 +317,9 @@ function placePods(podsIn: PodSpecIn[], nodes: NodeInfo[], s: ClusterSettings, o
       labels: p.labels,
       containers: p.containers,
       owner: p.owner,
-      hostVeth: { id: ids.nodeIf(node.name, vethName), name: vethName, kind: 'veth', mac: calico ? CALI_MAC : macFor(`veth:${id}`), mtu: s.cni.mtu },
-      // Calico gives the pod a /32 and a link-local gateway; flannel's bridge plugin the node's /24.
-      eth0: { id: ids.podEth0(id), name: 'eth0', kind: 'veth', address: `${ip}/${calico ? 32 : parseCidr(node.podCIDR)!.bits}`, mac: macFor(`pod:${id}`), mtu: s.cni.mtu },
+      hostVeth: { id: ids.nodeIf(node.name, vethName), name: vethName, kind: 'veth', mac: calico ? CALI_MAC : macFor(`veth:${id}`), mtu },
+      // Calico and Cilium give the pod a /32 (gateway: 169.254.1.1, or the router IP); flannel's bridge plugin the node's /24.
+      eth0: { id: ids.podEth0(id), name: 'eth0', kind: 'veth', address: `${ip}/${calico || cilium ? 32 : parseCidr(node.podCIDR)!.bits}`, mac: macFor(`pod:${id}`), mtu },
       source: p.source,
     };
     node.pods.push(pod);

@@ -3,11 +3,16 @@
 //     "vxlan" | "host-gw", "VNI", "Port"}}) — flannel-io/flannel Documentation/configuration.md;
 //   Calico: an IPPool (crd.projectcalico.org/v1 or projectcalico.org/v3) with cidr, blockSize,
 //     ipipMode / vxlanMode (Always | CrossSubnet | Never) and natOutgoing — Calico's IPPool reference.
-// Without either, the cluster runs flannel VXLAN (kubeadm's hands-on default).
+//   Cilium: the ConfigMap cilium-config (kube-system) the Helm chart writes — routing-mode,
+//     tunnel-protocol, kube-proxy-replacement, enable-ipv4-masquerade, enable-bpf-masquerade,
+//     ipv4-native-routing-cidr, cluster-pool-ipv4-cidr / -mask-size (cilium/cilium
+//     install/kubernetes/cilium/templates/cilium-configmap.yaml; pkg/defaults/defaults.go).
+// Without any, the cluster runs flannel VXLAN (kubeadm's hands-on default).
 
 import type { ClusterSettings, CniSettings } from '../types.ts';
 import { flannelDefaults } from '../dataplane/flannel.ts';
 import { calicoDefaults } from '../dataplane/calico.ts';
+import { ciliumDefaults } from '../dataplane/cilium.ts';
 import { parseCidr } from '../util/ipv4.ts';
 import type { DocReader, ObjectMeta } from './objects.ts';
 
@@ -87,6 +92,87 @@ export function calicoFromIPPool(r: DocReader, meta: ObjectMeta): CniChoice | un
       port: calicoDefaults.port,
       mtu: calicoDefaults[encapsulation].mtu,
       device: calicoDefaults[encapsulation].device,
+      bridge: '',
+    },
+  };
+}
+
+export function ciliumFromConfigMap(r: DocReader, meta: ObjectMeta): CniChoice | undefined {
+  const data = r.map(meta.raw, 'data') ?? {};
+  const get = (key: string): string | undefined => {
+    const v = data[key];
+    return v === undefined || v === null ? undefined : String(v);
+  };
+  const bool = (key: string, dflt: boolean) => {
+    const v = get(key);
+    if (v === undefined) return dflt;
+    if (v !== 'true' && v !== 'false') r.report('PP013', 'error', `${key} must be "true" or "false" (found "${v}").`, data, key);
+    return v === 'true';
+  };
+  // routing-mode / tunnel-protocol (Cilium ≥ 1.14); the older "tunnel" key was removed in 1.15.
+  let routing = get('routing-mode');
+  let protocol = get('tunnel-protocol');
+  const legacy = get('tunnel');
+  if (legacy !== undefined) {
+    r.report('PP004', 'warning', `"tunnel: ${legacy}" was replaced by routing-mode and tunnel-protocol (deprecated in Cilium 1.14, removed in 1.15); podpath reads it as ${legacy === 'disabled' ? 'routing-mode: native' : `routing-mode: tunnel, tunnel-protocol: ${legacy}`}.`, data, 'tunnel');
+    if (routing === undefined) routing = legacy === 'disabled' ? 'native' : 'tunnel';
+    if (protocol === undefined && legacy !== 'disabled') protocol = legacy;
+  }
+  routing ??= 'tunnel';
+  protocol ??= 'vxlan';
+  if (routing !== 'tunnel' && routing !== 'native') {
+    r.report('PP013', 'error', `routing-mode must be tunnel or native (found "${routing}").`, data, 'routing-mode');
+    routing = 'tunnel';
+  }
+  if (protocol !== 'vxlan' && protocol !== 'geneve') {
+    r.report('PP013', 'error', `tunnel-protocol must be vxlan or geneve (found "${protocol}").`, data, 'tunnel-protocol');
+    protocol = 'vxlan';
+  }
+  // kube-proxy-replacement: "true" | "false" since 1.15 (strict ≈ true; partial / probe / disabled are gone).
+  let kpr = get('kube-proxy-replacement') ?? 'false';
+  if (kpr === 'strict' || kpr === 'disabled' || kpr === 'partial' || kpr === 'probe') {
+    r.report('PP004', 'warning', `kube-proxy-replacement "${kpr}" was removed in Cilium 1.15 (use "true" or "false"); podpath reads it as "${kpr === 'strict' ? 'true' : 'false'}".`, data, 'kube-proxy-replacement');
+    kpr = kpr === 'strict' ? 'true' : 'false';
+  } else if (kpr !== 'true' && kpr !== 'false') {
+    r.report('PP013', 'error', `kube-proxy-replacement must be "true" or "false" (found "${kpr}").`, data, 'kube-proxy-replacement');
+    kpr = 'false';
+  }
+  const kubeProxyReplacement = kpr === 'true';
+  const pool = get('cluster-pool-ipv4-cidr') ?? ciliumDefaults.clusterPool;
+  if (!parseCidr(pool)) {
+    r.report('PP013', 'error', `cluster-pool-ipv4-cidr must be an IPv4 CIDR (found "${pool}").`, data, 'cluster-pool-ipv4-cidr');
+    return undefined;
+  }
+  const maskSize = Number(get('cluster-pool-ipv4-mask-size') ?? ciliumDefaults.maskSize);
+  if (!Number.isInteger(maskSize) || maskSize < parseCidr(pool)!.bits || maskSize > 30) {
+    r.report('PP013', 'error', `cluster-pool-ipv4-mask-size must be an integer from the pool's prefix length to 30.`, data, 'cluster-pool-ipv4-mask-size');
+    return undefined;
+  }
+  const nativeRoutingCIDR = get('ipv4-native-routing-cidr') ?? '';
+  if (nativeRoutingCIDR && !parseCidr(nativeRoutingCIDR)) r.report('PP013', 'error', `ipv4-native-routing-cidr must be an IPv4 CIDR (found "${nativeRoutingCIDR}").`, data, 'ipv4-native-routing-cidr');
+  const masquerade = bool('enable-ipv4-masquerade', true);
+  if (routing === 'native') {
+    if (!bool('auto-direct-node-routes', false)) r.report('PP004', 'warning', 'routing-mode native without auto-direct-node-routes: "true" leaves routing pod CIDRs to the network (BGP, a cloud router). podpath installs the direct routes Cilium would write with auto-direct-node-routes.', data, get('auto-direct-node-routes') === undefined ? undefined : 'auto-direct-node-routes');
+    if (masquerade && !nativeRoutingCIDR) r.report('PP013', 'error', 'routing-mode native with IPv4 masquerade needs ipv4-native-routing-cidr (the agent refuses to start without it).', data, 'routing-mode');
+  }
+  const tunnel = routing === 'tunnel' ? ciliumDefaults[protocol as 'vxlan' | 'geneve'] : undefined;
+  const port = Number(get('tunnel-port') ?? tunnel?.port ?? 0);
+  return {
+    podCIDR: pool,
+    cni: {
+      plugin: 'cilium',
+      routing: routing as 'tunnel' | 'native',
+      tunnelProtocol: protocol as 'vxlan' | 'geneve',
+      kubeProxyReplacement,
+      socketLB: get('bpf-lb-sock') !== undefined ? bool('bpf-lb-sock', kubeProxyReplacement) : kubeProxyReplacement,
+      masquerade,
+      bpfMasquerade: bool('enable-bpf-masquerade', false),
+      nativeRoutingCIDR: parseCidr(nativeRoutingCIDR) ? nativeRoutingCIDR : '',
+      maskSize,
+      vni: 0,
+      port,
+      mtu: tunnel ? 1500 - ciliumDefaults.tunnelOverhead : 1500,
+      device: tunnel?.device ?? '',
       bridge: '',
     },
   };

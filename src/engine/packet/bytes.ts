@@ -5,13 +5,15 @@
 // `checksumProblems` re-checks a frame as a receiver would. Outer UDP of VXLAN carries checksum 0,
 // as Linux's vxlan driver sends IPv4 by default (udp_csum off; drivers/net/vxlan).
 
-import type { ArpHeader, DnsPayload, EthernetHeader, Header, HttpPayload, IcmpHeader, IPv4Header, Packet, RawPayload, TcpHeader, UdpHeader, VxlanHeader } from '../types.ts';
+import type { ArpHeader, DnsPayload, EthernetHeader, GeneveHeader, Header, HttpPayload, IcmpHeader, IPv4Header, Packet, RawPayload, TcpHeader, UdpHeader, VxlanHeader } from '../types.ts';
 
 const ETHERTYPES = { IPv4: 0x0800, ARP: 0x0806 } as const;
 const IP_PROTOCOLS = { ICMP: 1, IPIP: 4, TCP: 6, UDP: 17 } as const;
 const TCP_FLAGS = ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR'];
 /** UDP ports decoded as VXLAN: IANA's 4789 and flannel's 8472 (the Linux kernel's old default). */
 export const VXLAN_PORTS = new Set([4789, 8472]);
+/** Geneve's IANA port (RFC 8926), Cilium's default for tunnel-protocol geneve. */
+export const GENEVE_PORT = 6081;
 
 class Writer {
   private buf: number[] = [];
@@ -132,7 +134,8 @@ function emitFrom(hs: Header[], i: number, w: Writer, pseudo?: { src: string; ds
       w.u16(0);
       emitFrom(hs, i + 1, w);
       // VXLAN's outer UDP: checksum 0 ("none"), as the Linux vxlan driver sends IPv4 by default.
-      if (hs[i + 1]?.proto !== 'vxlan' && pseudo) {
+      // Cilium's tunnel key asks for the same (BPF_F_ZERO_CSUM_TX), for Geneve too.
+      if (hs[i + 1]?.proto !== 'vxlan' && hs[i + 1]?.proto !== 'geneve' && pseudo) {
         const c = internetChecksum(w.slice(start), pseudoSum(pseudo.src, pseudo.dst, 17, h.length));
         w.set16(start + 6, c === 0 ? 0xffff : c);
       }
@@ -159,6 +162,14 @@ function emitFrom(hs: Header[], i: number, w: Writer, pseudo?: { src: string; ds
       w.u8(h.flags);
       w.u8(0);
       w.u16(0);
+      w.u16(h.vni >>> 8);
+      w.u8(h.vni & 0xff);
+      w.u8(0);
+      return emitFrom(hs, i + 1, w);
+    case 'geneve':
+      w.u8(0); // version 0, no options
+      w.u8(0); // O and C bits clear
+      w.u16(h.protocolType);
       w.u16(h.vni >>> 8);
       w.u8(h.vni & 0xff);
       w.u8(0);
@@ -270,6 +281,10 @@ function parseIPv4(b: Uint8Array, o: number, out: Header[]) {
     if (VXLAN_PORTS.has(h.dstPort)) {
       out.push({ proto: 'vxlan', flags: b[p + 8]!, vni: (b[p + 12]! << 16) | (b[p + 13]! << 8) | b[p + 14]! } satisfies VxlanHeader);
       return parseEthernet(b, p + 16, out);
+    }
+    if (h.dstPort === GENEVE_PORT) {
+      out.push({ proto: 'geneve', protocolType: u16(b, p + 10), vni: (b[p + 12]! << 16) | (b[p + 13]! << 8) | b[p + 14]! } satisfies GeneveHeader);
+      return parseEthernet(b, p + 16 + (b[p + 8]! & 0x3f) * 4, out);
     }
     return payload(b, p + 8, p + h.length, out, h.srcPort === 53 || h.dstPort === 53 ? 'dns' : undefined);
   }
@@ -401,7 +416,7 @@ export function checksumProblems(b: Uint8Array): string[] {
       const len = u16(b, p + 4);
       if (len !== total - ihl) problems.push(`UDP length ${len} ≠ IPv4 payload ${total - ihl}`);
       if (u16(b, p + 6) !== 0 && internetChecksum(b.subarray(p, p + len), pseudoSum(src, dst, 17, len)) !== 0) problems.push(`UDP checksum wrong at byte ${p}`);
-      if (VXLAN_PORTS.has(u16(b, p + 2))) walk(p + 16, true);
+      if (VXLAN_PORTS.has(u16(b, p + 2)) || u16(b, p + 2) === GENEVE_PORT) walk(p + 16, true);
     }
     if (proto === IP_PROTOCOLS.IPIP) walk(p, false);
   };

@@ -1,7 +1,7 @@
 // Header representations and the packet operations the trace needs. Each function returns a new
 // packet; packets are never mutated (a hop keeps its "before" and "after").
 
-import type { EthernetHeader, Header, IPv4Header, Packet, TcpHeader, UdpHeader, VxlanHeader } from '../types.ts';
+import type { EthernetHeader, Header, IPv4Header, Packet, TcpHeader, UdpHeader, VxlanHeader, GeneveHeader } from '../types.ts';
 import { fnv1a32 } from '../util/hash.ts';
 
 export const ETH_LEN = 14;
@@ -94,7 +94,7 @@ export function decrementTtl(p: Packet): Packet {
  * VXLAN encapsulation (RFC 7348; Linux drivers/net/vxlan): the whole inner Ethernet frame becomes
  * the payload of outer Ethernet / IPv4 / UDP / VXLAN headers, 50 bytes in all.
  */
-export function vxlanEncap(inner: Packet, o: { srcMac: string; dstMac: string; src: string; dst: string; sport: number; dport: number; vni: number }): Packet {
+export function vxlanEncap(inner: Packet, o: { srcMac: string; dstMac: string; src: string; dst: string; sport: number; dport: number; vni: number; geneve?: boolean }): Packet {
   const udpLen = UDP_LEN + VXLAN_LEN + inner.length;
   const outer: Header[] = [
     { proto: 'ethernet', src: o.srcMac, dst: o.dstMac, etherType: 'IPv4' },
@@ -103,14 +103,15 @@ export function vxlanEncap(inner: Packet, o: { srcMac: string; dstMac: string; s
     // per-destination counter — here a hash of the inner frame's addresses.
     { proto: 'ipv4', src: o.src, dst: o.dst, ttl: 64, protocol: 'UDP', totalLength: IPV4_LEN + udpLen, df: false, id: fnv1a32(`${o.src}|${o.dst}|${o.sport}|${ip(inner).id}`) & 0xffff, tos: 0 },
     { proto: 'udp', srcPort: o.sport, dstPort: o.dport, length: udpLen } satisfies UdpHeader,
-    // Flags 0x08: the "I" bit, VNI valid (RFC 7348 section 5).
-    { proto: 'vxlan', flags: 0x08, vni: o.vni } satisfies VxlanHeader,
+    // Flags 0x08: the "I" bit, VNI valid (RFC 7348 section 5). Geneve (RFC 8926) has the same
+    // 8 bytes without options: version 0, protocol type 0x6558 (Transparent Ethernet Bridging).
+    o.geneve ? ({ proto: 'geneve', vni: o.vni, protocolType: 0x6558 } satisfies GeneveHeader) : ({ proto: 'vxlan', flags: 0x08, vni: o.vni } satisfies VxlanHeader),
   ];
   return { headers: [...outer, ...inner.headers], length: ETH_LEN + IPV4_LEN + udpLen };
 }
 
 export function vxlanDecap(p: Packet): Packet {
-  const i = p.headers.findIndex((h) => h.proto === 'vxlan');
+  const i = p.headers.findIndex((h) => h.proto === 'vxlan' || h.proto === 'geneve');
   const headers = p.headers.slice(i + 1);
   return { headers, length: p.length - (ETH_LEN + IPV4_LEN + UDP_LEN + VXLAN_LEN) };
 }

@@ -11,6 +11,7 @@ import { inSubnet, lookupRoute } from '../dataplane/routing.ts';
 import { decrementTtl, eth, ip, setAddresses, setEthernet, tcp } from '../packet/packet.ts';
 import { CALI_MAC, CALICO_GATEWAY } from '../dataplane/calico.ts';
 import { overIpip, overVxlan, toPeerNode } from './underlay.ts';
+import { fromContainer, fromHost, fromNetdev } from './cilium.ts';
 import { decide, describePolicy, podByIP } from '../dataplane/policy.ts';
 import { macFor } from '../model/names.ts';
 import { CITE_CALICO, CITE_NETFILTER, CITE_NFTABLES, Walk, chainPath, key, nfContext, nfPacket, nodeLocalIPs, tupleOf, type CtEntry, type CtHit } from './walk.ts';
@@ -28,6 +29,7 @@ export const gatewayMac = macFor('gateway');
  * host end of the veth, which answered the pod's ARP for 169.254.1.1 by proxy.
  */
 export function leavePod(w: Walk, pod: PodInfo, p: Packet): Arrival {
+  if (w.t.settings.cni.plugin === 'cilium') return fromContainer(w, pod, p);
   const node = w.t.nodes.find((n) => n.name === pod.node)!;
   const cni0 = node.interfaces.find((i) => i.kind === 'bridge');
   if (!cni0) {
@@ -53,11 +55,15 @@ function bridged(w: Walk, node: NodeInfo, p: Packet): Arrival {
 
 /** A packet enters a node's IP stack on `inIface`: netfilter, routing, and out again. */
 export function nodeStack(w: Walk, node: NodeInfo, p0: Packet, inIface: string, switched = false): Arrival {
+  if (inIface === 'eth0' && w.t.settings.cni.plugin === 'cilium') {
+    const bpf = fromNetdev(w, node, p0);
+    if (bpf) return bpf;
+  }
   const nf = ids.netfilter(node.name);
   const hit = w.ctLookup(node.name, tupleOf(p0));
   const ctstate: CtState = hit ? 'ESTABLISHED' : 'NEW';
   const t0 = tupleOf(p0);
-  const nftMode = w.t.settings.kubeProxy.mode === 'nftables';
+  const nftMode = w.nftMode;
 
   // PREROUTING: the nat table runs only for a connection's first packet; later packets get the
   // entry's bindings applied instead (a reply's destination is un-SNATed here: a DST manip).
@@ -231,7 +237,7 @@ function postroutingAndOut(w: Walk, node: NodeInfo, p: Packet, route: RouteEntry
   // DNAT on the source (a SRC manip: nf_nat_ipv4_out, HOOK2MANIP).
   const post = w.hook(node.name, 'POSTROUTING', nfPacket(p, mark, inIface, route.dev), nfContext(w, node, ctstate, false), !hit);
   let out = p;
-  const nftMode = w.t.settings.kubeProxy.mode === 'nftables';
+  const nftMode = w.nftMode;
   let title = nftMode ? `nftables postrouting: ${hit ? 'nat chain skipped (known connection)' : 'masquerading: no masquerade mark, return'}` : `nat POSTROUTING: ${hit ? 'skipped (known connection)' : 'KUBE-POSTROUTING: no masquerade mark, RETURN'}`;
   let detail = hit ? 'The nat table is not consulted again for a known connection.' : nftMode ? 'The chain masquerading masquerades only packets that mark-for-masquerade marked (mark and 0x4000); this one is not marked, so its source address is kept.' : 'KUBE-POSTROUTING masquerades only packets kube-proxy marked with 0x4000 (KUBE-MARK-MASQ); this one is not marked, so its source address is kept.';
   let kind: 'netfilter' | 'conntrack' = 'netfilter';
@@ -271,6 +277,7 @@ function postroutingAndOut(w: Walk, node: NodeInfo, p: Packet, route: RouteEntry
 
   // Out of the node.
   if (bridge && route.dev === bridge) return toLocalPod(w, node, p, switched);
+  if (route.dev === 'cilium_host') return fromHost(w, node, p);
   const podVeth = node.pods.find((x) => x.hostVeth.name === route.dev);
   if (podVeth) return toLocalPodRouted(w, node, p, podVeth);
   const tunnel = node.interfaces.find((i) => i.name === route.dev && (i.kind === 'vtep' || i.kind === 'ipip'));
@@ -356,7 +363,7 @@ function toLocalPodRouted(w: Walk, node: NodeInfo, p: Packet, pod: PodInfo): Arr
  * Out of eth0 toward the node network's router: the reply to a client outside the cluster, or a
  * pod's request to a host outside it (which the router forwards on).
  */
-function toOutside(w: Walk, node: NodeInfo, p: Packet, dev: string, via: string | undefined): Arrival {
+export function toOutside(w: Walk, node: NodeInfo, p: Packet, dev: string, via: string | undefined): Arrival {
   const at = ids.nodeIf(node.name, dev);
   const eth0 = node.interfaces.find((i) => i.name === dev);
   const toClient = !!w.externalClient && ip(p).dst === w.externalClient;
@@ -408,7 +415,7 @@ function toLocalPod(w: Walk, node: NodeInfo, p: Packet, switched: boolean): Arri
   return deliverToPod(w, node, pod, framed);
 }
 
-function deliverToPod(w: Walk, node: NodeInfo, pod: PodInfo, framed: Packet): Arrival {
+export function deliverToPod(w: Walk, node: NodeInfo, pod: PodInfo, framed: Packet): Arrival {
   const port = tcp(framed).dstPort;
   const listening = pod.containers.some((c) => c.ports.some((cp) => cp.containerPort === port)) || pod.containers.every((c) => c.ports.length === 0);
   w.add(ids.podEth0(pod.id), node.name, { kind: 'deliver', title: `delivered to ${pod.name} ${ip(framed).dst}:${port}`, detail: w.direction === 'reply' ? `${pod.name}'s eth0 receives it; the kernel matches it to the socket that sent the SYN (port ${port}).` : listening ? `${pod.name}'s eth0 receives it; the process listening on port ${port} gets the segment.` : `${pod.name} declares no containerPort ${port}; if nothing listens there the kernel answers with a TCP RST. (containerPort is informational; podpath assumes the port is served.)` }, framed, framed);

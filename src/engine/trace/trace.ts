@@ -14,6 +14,7 @@ import { fromNodeSocket, fromOutsideReply, gatewayMac, leavePod, nodeStack, type
 import { resolveTarget } from './resolve.ts';
 import { Walk } from './walk.ts';
 import { CALI_MAC, CALICO_GATEWAY } from '../dataplane/calico.ts';
+import { CITE_SOCK, routerIPOf, socketConnect } from './cilium.ts';
 
 /** The default external client: an address from TEST-NET-2 (RFC 5737), outside every cluster range. */
 export const DEFAULT_EXTERNAL_CLIENT = '198.51.100.7';
@@ -23,7 +24,7 @@ function findPod(t: Topology, id: string): PodInfo | undefined {
   return undefined;
 }
 
-type Start = { ok: true; arrival: Arrival; dialled: { ip: string; port: number } } | { ok: false; verdict: Exclude<Verdict, { kind: 'delivered' }> };
+type Start = { ok: true; arrival: Arrival; dialled: { ip: string; port: number }; service?: { ip: string; port: number } } | { ok: false; verdict: Exclude<Verdict, { kind: 'delivered' }> };
 
 export function traceFlow(t: Topology, flow: FlowSpec, seed: number): Trace {
   const w = new Walk(t, createPrng(seed));
@@ -43,7 +44,9 @@ export function traceFlow(t: Topology, flow: FlowSpec, seed: number): Trace {
   // On a bridge, a peer in the same pod subnet is reached directly; anything else via the gateway
   // (cni0, or with Calico 169.254.1.1, answered by the host's veth: ee:ee:ee:ee:ee:ee).
   const peer = bcni0 && inSubnet(bnode.podCIDR, ip(seen).src) ? bnode.pods.find((x) => x.ip === ip(seen).src) : undefined;
-  const synAck = synAckFor(w, seen, { src: backend.mac, dst: peer ? peer.mac : (bcni0?.mac ?? CALI_MAC) }, t.settings.cni.mtu);
+  // Cilium: the BPF ARP responder answered the backend's ARP for its gateway with its lxc's MAC.
+  const gwMac = bcni0?.mac ?? (t.settings.cni.plugin === 'cilium' ? backend.hostVeth.mac : CALI_MAC);
+  const synAck = synAckFor(w, seen, { src: backend.mac, dst: peer ? peer.mac : gwMac }, t.settings.cni.mtu);
   w.add(
     ids.podEth0(backend.id),
     backend.node,
@@ -56,7 +59,9 @@ export function traceFlow(t: Topology, flow: FlowSpec, seed: number): Trace {
     synAck,
   );
   return answered(w, flow, seed, leavePod(w, backend, synAck), start.dialled, backend.id, {
-    connected: `Connected: ${backend.id} (${backend.ip}:${tcp(seen).dstPort}) answered, and the client saw the reply come from ${start.dialled.ip}:${start.dialled.port}, the address it dialled.`,
+    connected: start.service
+      ? `Connected: ${backend.id} (${backend.ip}:${tcp(seen).dstPort}) answered from ${start.dialled.ip}:${start.dialled.port} — the address Cilium's socket LB connected the socket to; getpeername() still reports ${start.service.ip}:${start.service.port}.`
+      : `Connected: ${backend.id} (${backend.ip}:${tcp(seen).dstPort}) answered, and the client saw the reply come from ${start.dialled.ip}:${start.dialled.port}, the address it dialled.`,
     mismatch: (back) => `The reply reached the client from ${ip(back).src}:${tcp(back).srcPort}, not ${start.dialled.ip}:${start.dialled.port}: the client's TCP stack would reset it.`,
     backend: { podId: backend.id, ip: backend.ip, port: tcp(seen).dstPort, node: backend.node },
   });
@@ -106,28 +111,37 @@ function fromPod(w: Walk, flow: FlowSpec): Start {
   const res = resolveTarget(t, client, flow.to);
   const cni0 = node.interfaces.find((i) => i.kind === 'bridge');
   const sport = w.rng.int(32768, 60999); // net.ipv4.ip_local_port_range default
-  const dst = res.ok ? res.ip : '0.0.0.0';
+  // Cilium with socket LB: connect() itself is translated to a backend (trace/cilium.ts).
+  const lb = res.ok && t.settings.cni.plugin === 'cilium' ? socketConnect(w, client, { ip: res.ip, port: res.port }) : undefined;
+  const dst = lb?.backend ? lb.backend.ip : res.ok ? res.ip : '0.0.0.0';
+  const dport = lb?.backend ? lb.backend.port : res.ok ? res.port : 0;
   // Same pod subnet on a bridge: straight to the peer's MAC; anything else via the gateway.
   const peer = cni0 && inSubnet(node.podCIDR, dst) ? node.pods.find((x) => x.ip === dst) : undefined;
-  const gateway = cni0 ? `The pod's route "default via ${cni0.address!.split('/')[0]} dev eth0" sends the SYN to cni0; ARP gives cni0's MAC ${cni0.mac}.` : `The pod's route "default via ${CALICO_GATEWAY} dev eth0" sends the SYN to the gateway; the host's end of the veth answers ARP for it by proxy with ${CALI_MAC}.`;
-  const syn = tcpSegment({ srcMac: client.mac, dstMac: peer ? peer.mac : (cni0?.mac ?? CALI_MAC), src: client.ip, dst, sport, dport: res.ok ? res.port : 0, flags: ['SYN'], seq: w.rng.int(0, 0xffffffff), ack: 0, mtu: t.settings.cni.mtu });
+  const cilium = t.settings.cni.plugin === 'cilium';
+  const gateway = cni0 ? `The pod's route "default via ${cni0.address!.split('/')[0]} dev eth0" sends the SYN to cni0; ARP gives cni0's MAC ${cni0.mac}.` : cilium ? `The pod's route "default via ${routerIPOf(node)} dev eth0" sends the SYN to the router IP (cilium_host's); the BPF ARP responder on ${client.hostVeth.name} answered the pod's ARP with ${client.hostVeth.mac}, the lxc's own MAC.` : `The pod's route "default via ${CALICO_GATEWAY} dev eth0" sends the SYN to the gateway; the host's end of the veth answers ARP for it by proxy with ${CALI_MAC}.`;
+  const syn = tcpSegment({ srcMac: client.mac, dstMac: peer ? peer.mac : (cni0?.mac ?? (cilium ? client.hostVeth.mac : CALI_MAC)), src: client.ip, dst, sport, dport, flags: ['SYN'], seq: w.rng.int(0, 0xffffffff), ack: 0, mtu: t.settings.cni.mtu });
   if (!res.ok) {
     w.add(ids.podEth0(client.id), node.name, { kind: 'dns', title: `DNS lookup of ${flow.to} failed`, detail: res.detail, cite: 'kubelet pkg/kubelet/network/dns/dns.go' }, syn, syn);
     return { ok: false, verdict: { kind: 'unreachable', at: ids.podEth0(client.id), message: res.detail } };
+  }
+  if (lb) {
+    w.add(ids.podEth0(client.id), node.name, { kind: 'ebpf', title: lb.title, detail: lb.detail, cite: CITE_SOCK }, syn, syn);
+    if (!lb.backend) return { ok: false, verdict: { kind: 'rejected', at: ids.podEth0(client.id), message: lb.detail } };
   }
   w.add(
     ids.podEth0(client.id),
     node.name,
     {
       kind: 'socket',
-      title: `connect(${flow.to}) → SYN ${client.ip}:${sport} → ${res.ip}:${res.port}`,
+      title: `connect(${flow.to}) → SYN ${client.ip}:${sport} → ${dst}:${dport}`,
       detail: `${res.detail} The kernel picks source port ${sport} from net.ipv4.ip_local_port_range. ${peer ? `${res.ip} is in the pod's own subnet, so the SYN goes straight to ${peer.name}'s MAC.` : gateway}`,
-      cite: cni0 ? 'kubelet pkg/kubelet/network/dns/dns.go; containernetworking/plugins bridge (isGateway)' : 'kubelet pkg/kubelet/network/dns/dns.go; projectcalico/calico cni-plugin (169.254.1.1 gateway)',
+      cite: cni0 ? 'kubelet pkg/kubelet/network/dns/dns.go; containernetworking/plugins bridge (isGateway)' : cilium ? 'kubelet pkg/kubelet/network/dns/dns.go; cilium/cilium pkg/datapath/connector/ipam.go, bpf/bpf_lxc.c (tail_handle_arp)' : 'kubelet pkg/kubelet/network/dns/dns.go; projectcalico/calico cni-plugin (169.254.1.1 gateway)',
     },
     syn,
     syn,
   );
-  return { ok: true, arrival: leavePod(w, client, syn), dialled: { ip: res.ip, port: res.port } };
+  // With socket LB the socket is connected to the backend itself: its replies come from there.
+  return { ok: true, arrival: leavePod(w, client, syn), dialled: lb?.backend ?? { ip: res.ip, port: res.port }, ...(lb?.backend ? { service: { ip: res.ip, port: res.port } } : {}) };
 }
 
 /**

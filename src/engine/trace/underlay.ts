@@ -18,7 +18,7 @@ type Text = { title: string; detail: string };
  * POSTROUTING on the sender (a new flow between node addresses), the wire, then PREROUTING and
  * INPUT on the receiver, whose own address it is.
  */
-function carryOuter(w: Walk, node: NodeInfo, remote: NodeInfo, outer: Packet, nf: Omit<NfPacket, 'inIface' | 'outIface'>, text: { out: Text; wire: Text; in: Text }) {
+export function carryOuter(w: Walk, node: NodeInfo, remote: NodeInfo, outer: Packet, nf: Omit<NfPacket, 'inIface' | 'outIface'>, text: { out: Text; wire: Text; in: Text }) {
   const outNf: NfPacket = { ...nf, outIface: 'eth0' };
   const o1 = w.hook(node.name, 'OUTPUT', outNf, nfContext(w, node, 'NEW', false), true);
   const o2 = w.hook(node.name, 'POSTROUTING', o1.packet, nfContext(w, node, 'NEW', false), true);

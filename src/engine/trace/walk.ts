@@ -1,7 +1,7 @@
 // The state of one trace: the hops so far, each node's conntrack table and ruleset, the PRNG.
 
 import type { Hop, NodeInfo, Packet, Topology } from '../types.ts';
-import { nftablesSave, nodeIpvsState, nodeRuleset } from '../dataplane/iptablesSave.ts';
+import { kubeProxyRuns, nftablesSave, nodeIpvsState, nodeRuleset } from '../dataplane/iptablesSave.ts';
 import { parseNft, runNftHook, type NftRuleset } from '../dataplane/nftWalker.ts';
 import type { IpvsState } from '../dataplane/kubeProxyIpvs.ts';
 import type { Ruleset } from '../dataplane/kubeProxyIptables.ts';
@@ -39,6 +39,11 @@ export class Walk {
   /** The external client of this flow, when it comes from outside the cluster. */
   externalClient?: string;
   private conntrack = new Map<string, Map<string, CtHit>>();
+  /**
+   * Cilium's BPF NAT state, keyed "<node>|<reply tuple>": what a reply gets back — the Service
+   * frontend as its source (rev-NAT), and for a NodePort the client as its destination.
+   */
+  readonly bpfNat = new Map<string, { front: { ip: string; port: number }; client?: { ip: string; port: number } }>();
   private rules = new Map<string, Ruleset>();
 
   constructor(readonly t: Topology, readonly rng: Prng) {}
@@ -64,7 +69,7 @@ export class Walk {
    * iptables rules (iptables mode, or the few rules of IPVS mode), or nftables mode's table.
    */
   hook(node: string, hook: Hook, p: NfPacket, ctx: NfContext, natWalk: boolean): HookResult {
-    if (this.t.settings.kubeProxy.mode !== 'nftables') return runHook(this.rulesOf(node), hook, p, ctx, natWalk);
+    if (this.t.settings.kubeProxy.mode !== 'nftables' || !kubeProxyRuns(this.t)) return runHook(this.rulesOf(node), hook, p, ctx, natWalk);
     let rs = this.nft.get(node);
     if (!rs) this.nft.set(node, (rs = parseNft(nftablesSave(this.t, node).split('\n'))));
     const rng = ctx.rng;
@@ -79,8 +84,13 @@ export class Walk {
     return r;
   }
 
+  /** kube-proxy runs in nftables mode (with Cilium's kube-proxy replacement, kube-proxy does not run at all). */
+  get nftMode(): boolean {
+    return this.t.settings.kubeProxy.mode === 'nftables' && kubeProxyRuns(this.t);
+  }
+
   get ipvsMode(): boolean {
-    return this.t.settings.kubeProxy.mode === 'ipvs';
+    return this.t.settings.kubeProxy.mode === 'ipvs' && kubeProxyRuns(this.t);
   }
 
   /** IPVS mode's state on a node (virtual servers, ipsets, kube-ipvs0 addresses); undefined in other modes. */

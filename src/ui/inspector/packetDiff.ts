@@ -22,6 +22,7 @@ const LABELS: Record<Header['proto'], string> = {
   tcp: 'TCP',
   udp: 'UDP',
   vxlan: 'VXLAN',
+  geneve: 'Geneve',
   http: 'HTTP',
   arp: 'ARP',
   icmp: 'ICMP',
