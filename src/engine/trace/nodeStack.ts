@@ -117,7 +117,7 @@ export function nodeStack(w: Walk, node: NodeInfo, p0: Packet, inIface: string, 
             }
           : {
               kind: 'netfilter',
-              title: nftMode ? 'nftables prerouting: no kube-proxy rule matched' : 'nat PREROUTING: no kube-proxy rule matched',
+              title: nftMode ? 'nftables prerouting: no kube-proxy rule matched' : !w.kubeProxy ? 'nat PREROUTING: no rule matched (no kube-proxy on this node)' : 'nat PREROUTING: no kube-proxy rule matched',
               detail: `conntrack: a new connection on ${node.name} (${t0.src}:${t0.sport} → ${t0.dst}:${t0.dport}). It walks the ${nftMode ? 'prerouting base chains of kube-proxy\'s nftables table' : 'nat table'}, but its destination is no Service address, so nothing is rewritten.`,
               rules: pre.steps,
               cite: nftMode ? CITE_NFTABLES : CITE_NETFILTER,
@@ -238,8 +238,8 @@ function postroutingAndOut(w: Walk, node: NodeInfo, p: Packet, route: RouteEntry
   const post = w.hook(node.name, 'POSTROUTING', nfPacket(p, mark, inIface, route.dev), nfContext(w, node, ctstate, false), !hit);
   let out = p;
   const nftMode = w.nftMode;
-  let title = nftMode ? `nftables postrouting: ${hit ? 'nat chain skipped (known connection)' : 'masquerading: no masquerade mark, return'}` : `nat POSTROUTING: ${hit ? 'skipped (known connection)' : 'KUBE-POSTROUTING: no masquerade mark, RETURN'}`;
-  let detail = hit ? 'The nat table is not consulted again for a known connection.' : nftMode ? 'The chain masquerading masquerades only packets that mark-for-masquerade marked (mark and 0x4000); this one is not marked, so its source address is kept.' : 'KUBE-POSTROUTING masquerades only packets kube-proxy marked with 0x4000 (KUBE-MARK-MASQ); this one is not marked, so its source address is kept.';
+  let title = nftMode ? `nftables postrouting: ${hit ? 'nat chain skipped (known connection)' : 'masquerading: no masquerade mark, return'}` : `nat POSTROUTING: ${hit ? 'skipped (known connection)' : !w.kubeProxy ? 'no rule rewrote the source' : 'KUBE-POSTROUTING: no masquerade mark, RETURN'}`;
+  let detail = hit ? 'The nat table is not consulted again for a known connection.' : !w.kubeProxy ? "No kube-proxy runs here (Cilium replaces it), and Cilium's masquerade rule does not match this packet: its source address is kept." : nftMode ? 'The chain masquerading masquerades only packets that mark-for-masquerade marked (mark and 0x4000); this one is not marked, so its source address is kept.' : 'KUBE-POSTROUTING masquerades only packets kube-proxy marked with 0x4000 (KUBE-MARK-MASQ); this one is not marked, so its source address is kept.';
   let kind: 'netfilter' | 'conntrack' = 'netfilter';
   if (post.snat) {
     // MASQUERADE --random-fully: the source port is drawn at random (NF_NAT_RANGE_PROTO_RANDOM_FULLY).
@@ -249,7 +249,10 @@ function postroutingAndOut(w: Walk, node: NodeInfo, p: Packet, route: RouteEntry
     w.ctSetReply(node.name, entry, { ...entry.reply, dst: post.snat.ip, dport: sport });
     entry.snat = { ip: post.snat.ip, port: sport };
     title = nftMode ? `nftables postrouting → masquerading: masquerade — source ${ip(p).src}:${tcp(p).srcPort} → ${post.snat.ip}:${sport}` : `nat POSTROUTING → KUBE-POSTROUTING: MASQUERADE — source ${ip(p).src}:${tcp(p).srcPort} → ${post.snat.ip}:${sport}`;
-    if (post.snat.rule.chain === 'FLANNEL-POSTRTG') {
+    if (post.snat.rule.chain === 'CILIUM_POST_nat') {
+      title = `nat POSTROUTING → CILIUM_POST_nat: MASQUERADE — source ${ip(p).src}:${tcp(p).srcPort} → ${post.snat.ip}:${sport}`;
+      detail = `Cilium's iptables masquerade (enable-ipv4-masquerade, without BPF masquerade): the packet comes from this node's pod CIDR, goes to an address outside ${w.t.settings.cni.plugin === 'cilium' && w.t.settings.cni.nativeRoutingCIDR ? `ipv4-native-routing-cidr ${w.t.settings.cni.nativeRoutingCIDR}` : "the node's pod CIDR"} and leaves through ${route.dev}, not a cilium_ device — so "cilium masquerade non-cluster" rewrites the source to ${route.dev}'s address ${post.snat.ip}. The answer comes back to this node, and conntrack gives it to the pod.`;
+    } else if (post.snat.rule.chain === 'FLANNEL-POSTRTG') {
       title = `nat POSTROUTING → FLANNEL-POSTRTG: MASQUERADE — source ${ip(p).src}:${tcp(p).srcPort} → ${post.snat.ip}:${sport}`;
       detail = `flanneld's --ip-masq rules: the packet comes from the pod network (${w.t.settings.podCIDR}) and goes outside it, so "-s ${w.t.settings.podCIDR} ! -d 224.0.0.0/4 -j MASQUERADE --random-fully" rewrites the source to ${route.dev}'s address ${post.snat.ip} with a random port. Outside the cluster nobody can route to pod addresses; the answer comes back to this node, and conntrack gives it to the pod.`;
     } else detail = nftMode ? `The packet carries kube-proxy's masquerade mark, so the chain masquerading clears it ("mark set mark xor") and "masquerade fully-random" rewrites the source to ${route.dev}'s address ${post.snat.ip} with a random source port. The backend will answer to this node, which can undo both translations.` : `The packet carries kube-proxy's masquerade mark, so KUBE-POSTROUTING clears it and MASQUERADE rewrites the source to ${route.dev}'s address ${post.snat.ip}${randomFully ? ' with a random source port (--random-fully)' : ''}. The backend will answer to this node, which can undo both translations.`;

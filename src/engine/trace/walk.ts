@@ -89,6 +89,11 @@ export class Walk {
     return this.t.settings.kubeProxy.mode === 'nftables' && kubeProxyRuns(this.t);
   }
 
+  /** Does kube-proxy run (not with Cilium's kube-proxy replacement)? */
+  get kubeProxy(): boolean {
+    return kubeProxyRuns(this.t);
+  }
+
   get ipvsMode(): boolean {
     return this.t.settings.kubeProxy.mode === 'ipvs' && kubeProxyRuns(this.t);
   }
