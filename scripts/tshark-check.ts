@@ -1,7 +1,8 @@
 // tshark as the judge of podpath's packets (`npm run test:tshark`, part of `npm test`). For the
 // built-in scenarios (each kube-proxy mode, several seeds: same-node and cross-node backends) and
-// each pod network (flannel VXLAN and host-gw, Calico IP-in-IP, VXLAN and BGP), the trace is exported as a pcap exactly as the CLI and the UI export it, and tshark
-// (Wireshark's dissectors, with IPv4 / TCP / UDP checksum validation on, UDP 8472 decoded as VXLAN)
+// each pod network (flannel VXLAN and host-gw, Calico IP-in-IP, VXLAN and BGP, Cilium VXLAN, Geneve
+// and native routing), the trace is exported as a pcap exactly as the CLI and the UI export it, and tshark
+// (Wireshark's dissectors, with IPv4 / TCP / UDP checksum validation on, UDP 8472 decoded as VXLAN, UDP 6081 as Geneve)
 // must find no malformed frame and no error, and its fields — outer and inner addresses, TTL, IP
 // ID, DF, lengths, UDP ports, VNI, TCP ports, flags, raw sequence numbers, window, options —
 // must equal the engine's headers, frame by frame.
@@ -20,7 +21,7 @@ process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 const prefs = ['-d', 'udp.port==8472,vxlan', '-o', 'ip.check_checksum:TRUE', '-o', 'tcp.check_checksum:TRUE', '-o', 'udp.check_checksum:TRUE'];
 const tshark = (args: string[]) => execFileSync('tshark', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
-const FIELDS = ['frame.len', 'eth.src', 'eth.dst', 'ip.src', 'ip.dst', 'ip.proto', 'ip.ttl', 'ip.id', 'ip.flags.df', 'ip.len', 'ip.checksum.status', 'udp.srcport', 'udp.dstport', 'vxlan.vni', 'tcp.srcport', 'tcp.dstport', 'tcp.flags', 'tcp.seq_raw', 'tcp.ack_raw', 'tcp.window_size_value', 'tcp.options.mss_val', 'tcp.options.timestamp.tsval', 'tcp.options.timestamp.tsecr', 'tcp.options.wscale.shift', 'tcp.checksum.status'];
+const FIELDS = ['frame.len', 'eth.src', 'eth.dst', 'ip.src', 'ip.dst', 'ip.proto', 'ip.ttl', 'ip.id', 'ip.flags.df', 'ip.len', 'ip.checksum.status', 'udp.srcport', 'udp.dstport', 'vxlan.vni', 'geneve.vni', 'geneve.proto_type', 'tcp.srcport', 'tcp.dstport', 'tcp.flags', 'tcp.seq_raw', 'tcp.ack_raw', 'tcp.window_size_value', 'tcp.options.mss_val', 'tcp.options.timestamp.tsval', 'tcp.options.timestamp.tsecr', 'tcp.options.wscale.shift', 'tcp.checksum.status'];
 const TCP_BITS = ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR'];
 
 /** What tshark should print for a packet, field by field ("," joins the occurrences). */
@@ -46,6 +47,8 @@ function expected(p: Packet): string[] {
     udp.map((u) => u.srcPort).join(','),
     udp.map((u) => u.dstPort).join(','),
     all<{ vni: number }>('vxlan').map((v) => v.vni).join(','),
+    all<{ vni: number }>('geneve').map((v) => `0x${v.vni.toString(16).padStart(6, '0')}`).join(','),
+    all<{ protocolType: number }>('geneve').map((v) => `0x${v.protocolType.toString(16)}`).join(','),
     t ? String(t.srcPort) : '',
     t ? String(t.dstPort) : '',
     t ? `0x${TCP_BITS.reduce((f, n, b) => (t.flags.includes(n) ? f | (1 << b) : f), 0).toString(16).padStart(4, '0')}` : '',
@@ -76,6 +79,11 @@ const cases: { label: string; text: string; to?: string }[] = [
   { label: 'pod → server outside (flannel masquerade)', text: defaultScenario, to: '198.51.100.80:80' },
   { label: 'pod → server outside (Calico natOutgoing)', text: withCni(defaultScenario, 'calico-ipip'), to: '198.51.100.80:80' },
   { label: 'pod → another node (flannel masquerade)', text: defaultScenario, to: '192.168.1.13:10250' },
+  { label: 'pod → ClusterIP (Cilium VXLAN, socket LB)', text: withCni(defaultScenario, 'cilium-vxlan') },
+  { label: 'pod → ClusterIP (Cilium Geneve, socket LB)', text: withCni(defaultScenario, 'cilium-geneve') },
+  { label: 'pod → ClusterIP (Cilium native routing)', text: withCni(defaultScenario, 'cilium-native') },
+  { label: 'outside → NodePort (Cilium VXLAN, BPF NodePort)', text: withCni(nodePortScenario, 'cilium-vxlan') },
+  { label: 'pod → server outside (Cilium masquerade)', text: withCni(defaultScenario, 'cilium-vxlan'), to: '198.51.100.80:80' },
 ];
 for (const c of cases) {
   const s = loadSnapshot(c.text, 1);
