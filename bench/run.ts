@@ -111,7 +111,7 @@ async function main() {
   console.log('\n## kube-proxy at scale (rule generation; one packet to the last Service: iptables linear walk vs IPVS hash lookup vs nftables verdict map)');
   for (const row of benchKubeProxy([1000, 10000])) console.log(row);
   console.log('\n## pod network at scale: a cross-node flow in a cluster of 10 / 100 / 1000 nodes (build, trace, encode + pcap)');
-  for (const row of benchPodNetwork([10, 100, 1000], ['flannel-vxlan', 'calico-ipip', 'calico-vxlan'], 5)) console.log(row);
+  for (const row of benchPodNetwork([10, 100, 1000], ['flannel-vxlan', 'calico-ipip', 'calico-vxlan', 'cilium-vxlan'], 5)) console.log(row);
   if (process.argv.includes('--no-build')) return;
   const dist = build();
   try {
