@@ -322,7 +322,7 @@ export interface Packet {
 // Flows and traces.
 
 export interface FlowSpec {
-  /** "namespace/pod" of the client pod. */
+  /** "namespace/pod" of the client pod, a node's name (a process on the node), or "external[:IPv4]". */
   from: string;
   /** host:port as the client would type it (a Service name, FQDN, ClusterIP or pod IP). */
   to: string;

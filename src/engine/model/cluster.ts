@@ -357,8 +357,10 @@ function buildFlows(flowsIn: FlowIn[], t: Topology): FlowSpec[] {
     const spec = f.meta.raw.spec;
     // "external" (or "external:<IPv4>") is a client outside the cluster, beyond the node network's router.
     const external = f.from === 'external' || (f.from?.startsWith('external:') && parseIPv4(f.from.slice('external:'.length)) !== undefined);
-    if (!f.from || (!external && !pods.some((p) => p.id === f.from))) {
-      f.r.report('PP010', 'error', f.from ? `Flow ${f.meta.name}: no pod "${f.from}" (write namespace/name, or "external" for a client outside the cluster).` : `Flow ${f.meta.name} needs spec.from (namespace/pod, or "external").`, spec ?? f.meta.raw, f.from ? 'from' : undefined);
+    // A node's name: a process on that node (the kubelet, a curl on the host) is the client.
+    const onNode = t.nodes.some((n) => n.name === f.from);
+    if (!f.from || (!external && !onNode && !pods.some((p) => p.id === f.from))) {
+      f.r.report('PP010', 'error', f.from ? `Flow ${f.meta.name}: no pod or node "${f.from}" (write namespace/name for a pod, a node's name, or "external" for a client outside the cluster).` : `Flow ${f.meta.name} needs spec.from (namespace/pod, or "external").`, spec ?? f.meta.raw, f.from ? 'from' : undefined);
       continue;
     }
     if (!f.to || !/^[^:\s]+:\d{1,5}$/.test(f.to)) {

@@ -82,10 +82,10 @@ export function findFrontend(t: Topology, node: NodeInfo, addr: string, port: nu
  * address, and no packet of the connection is ever DNATed. Undefined when the address is no
  * Service frontend (or socket LB is off).
  */
-export function socketConnect(w: Walk, client: PodInfo, dst: { ip: string; port: number }): { backend?: { ip: string; port: number }; title: string; detail: string } | undefined {
+export function socketConnect(w: Walk, clientNode: string, dst: { ip: string; port: number }): { backend?: { ip: string; port: number }; title: string; detail: string } | undefined {
   const c = cni(w);
   if (!c.socketLB) return undefined;
-  const fe = findFrontend(w.t, nodeOf(w, client.node), dst.ip, dst.port, ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalIP']);
+  const fe = findFrontend(w.t, nodeOf(w, clientNode), dst.ip, dst.port, ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalIP']);
   if (!fe) return undefined;
   if (fe.backends.length === 0) {
     return { title: `cil_sock4_connect: ${dst.ip}:${dst.port} has no backends — connect() fails`, detail: `connect() to ${dst.ip}:${dst.port} fails at once: Service ${fe.svc.namespace}/${fe.svc.name} has no ready backend in Cilium's Service map, so the BPF program on the connect4 hook refuses the connection — no packet is sent.` };
@@ -95,7 +95,7 @@ export function socketConnect(w: Walk, client: PodInfo, dst: { ip: string; port:
   return {
     backend: { ip: b.ip, port: b.port },
     title: `cil_sock4_connect: connect(${dst.ip}:${dst.port}) → backend ${b.ip}:${b.port} (${fe.kind} of ${fe.svc.namespace}/${fe.svc.name})`,
-    detail: `kube-proxy-replacement is on, so Cilium's BPF program on the cgroup's connect4 hook runs inside the pod's connect() call. It looks ${dst.ip}:${dst.port} up in the BPF Service map (${fe.backends.length} backend${fe.backends.length === 1 ? '' : 's'}: ${fe.backends.map((e) => `${e.ip}:${e.port}`).join(', ')}), picks one at random (the draw comes from this trace's seed) and rewrites the socket's destination to ${b.ip}:${b.port}. Every packet of the connection carries the backend's address from the first SYN on: no per-packet DNAT, no iptables walk, no conntrack NAT entry. getpeername() still answers ${dst.ip}:${dst.port} (cil_sock4_getpeername), so the application never notices.`,
+    detail: `kube-proxy-replacement is on, so Cilium's BPF program on the cgroup's connect4 hook runs inside the client's connect() call (in pods and, by default, in the host's own processes too). It looks ${dst.ip}:${dst.port} up in the BPF Service map (${fe.backends.length} backend${fe.backends.length === 1 ? '' : 's'}: ${fe.backends.map((e) => `${e.ip}:${e.port}`).join(', ')}), picks one at random (the draw comes from this trace's seed) and rewrites the socket's destination to ${b.ip}:${b.port}. Every packet of the connection carries the backend's address from the first SYN on: no per-packet DNAT, no iptables walk, no conntrack NAT entry. getpeername() still answers ${dst.ip}:${dst.port} (cil_sock4_getpeername), so the application never notices.`,
   };
 }
 export { CITE_SOCK };
@@ -156,7 +156,7 @@ export function fromContainer(w: Walk, pod: PodInfo, p0: Packet): Arrival {
   if (owner && owner.name !== node.name && c.routing === 'tunnel') return tunnelTo(w, node, p, owner, pod.identity ?? IDENTITY.world, `${dst} is in ${owner.name}'s pod CIDR ${owner.podCIDR}`);
   // Legacy host routing (the default unless BPF masquerade is on): back to the kernel.
   const up = decrementTtl(p);
-  w.add(lxc.id, node.name, { kind: 'ebpf', title: `cil_from_container: ${dst} is no local endpoint${c.routing === 'tunnel' ? ' and no pod CIDR' : ''} — to the kernel's stack (TTL−1)`, detail: `The ipcache says ${dst} is ${identityName(identityOf(w.t, node, dst))}${owner && owner.name !== node.name ? `, in ${owner.name}'s pod CIDR — with native routing the node network routes it` : ''}. bpf_lxc's pass_to_stack decrements the TTL (ipv4_l3) and returns the packet to the kernel (CTX_ACT_OK): from here the node's routing table and iptables — Cilium's CILIUM_* chains — handle it like any forwarded packet, so it is decremented once more there.`, cite: 'cilium/cilium bpf/bpf_lxc.c (pass_to_stack); pkg/datapath/iptables/iptables.go' }, p, up);
+  w.add(lxc.id, node.name, { kind: 'ebpf', title: `cil_from_container: ${dst} is ${owner && owner.name !== node.name ? `in ${owner.name}'s pod CIDR (native routing)` : identityName(identityOf(w.t, node, dst))} — to the kernel's stack (TTL−1)`, detail: `The ipcache says ${dst} is ${identityName(identityOf(w.t, node, dst))}${owner && owner.name !== node.name ? `, in ${owner.name}'s pod CIDR — with native routing the node network routes it` : ''}. bpf_lxc's pass_to_stack decrements the TTL (ipv4_l3) and returns the packet to the kernel (CTX_ACT_OK): from here the node's routing table and iptables — Cilium's CILIUM_* chains — handle it like any forwarded packet, so it is decremented once more there.`, cite: 'cilium/cilium bpf/bpf_lxc.c (pass_to_stack); pkg/datapath/iptables/iptables.go' }, p, up);
   return nodeStack(w, node, up, lxc.name);
 }
 
@@ -206,6 +206,12 @@ function tunnelTo(w: Walk, node: NodeInfo, p: Packet, remote: NodeInfo, identity
   const np = w.bpfNat.get(`${remote.name}|${key(tupleOf(inner))}`);
   if (np?.client) return nodePortReply(w, remote, inner, np as Required<typeof np>);
   const pod = remote.pods.find((x) => x.ip === ip(inner).dst);
+  if (!pod && (ip(inner).dst === routerIPOf(remote) || ip(inner).dst === remote.ip)) {
+    // For the host itself: handed to the kernel's stack through cilium_host.
+    const host = remote.interfaces.find((i) => i.name === 'cilium_host')!;
+    w.add(host.id, remote.name, { kind: 'ebpf', title: `cil_from_overlay: ${ip(inner).dst} is ${remote.name} itself — to the host stack via cilium_host`, detail: `The ipcache marks ${ip(inner).dst} as the host (identity 1): the program passes the packet to the kernel through cilium_host, where routing delivers it locally.`, cite: 'cilium/cilium bpf/bpf_overlay.c (handle_ipv4), bpf/lib/host_firewall.h' }, inner, inner);
+    return nodeStack(w, remote, inner, 'cilium_host');
+  }
   if (!pod) return { kind: 'unreachable', at: rdev.id, message: `${ip(inner).dst} is no endpoint of ${remote.name}: cil_from_overlay drops it.` };
   return localDelivery(w, remote, inner, pod, identity);
 }

@@ -12,6 +12,7 @@ import { decrementTtl, eth, ip, setAddresses, setEthernet, tcp } from '../packet
 import { CALI_MAC, CALICO_GATEWAY } from '../dataplane/calico.ts';
 import { overIpip, overVxlan, toPeerNode } from './underlay.ts';
 import { fromContainer, fromHost, fromNetdev } from './cilium.ts';
+import { replyToNodeSocket } from './nodeClient.ts';
 import { decide, describePolicy, podByIP } from '../dataplane/policy.ts';
 import { macFor } from '../model/names.ts';
 import { CITE_CALICO, CITE_NETFILTER, CITE_NFTABLES, Walk, chainPath, key, nfContext, nfPacket, nodeLocalIPs, tupleOf, type CtEntry, type CtHit } from './walk.ts';
@@ -136,6 +137,7 @@ export function nodeStack(w: Walk, node: NodeInfo, p0: Packet, inIface: string, 
   // Routing decision.
   if (nodeLocalIPs(node).has(ip(p).dst)) {
     if (w.direction === 'request' && !hit) return toNodeSocket(w, node, p, inIface, mark);
+    if (hit?.dir === 'reply' && w.nodeClient === node.name) return replyToNodeSocket(w, node, p, entry, inIface);
     return { kind: 'unreachable', at: nf, message: `${ip(p).dst}:${tcp(p).dstPort} is ${node.name}'s own address and no kube-proxy rule rewrote it: the packet goes to a local socket (INPUT), and nothing in this cluster model listens there.` };
   }
   const bridge = w.t.settings.cni.bridge;
@@ -229,7 +231,7 @@ function ipvsLocalIn(w: Walk, node: NodeInfo, p: Packet, entry: CtEntry, vs: Vir
 
 
 /** POSTROUTING (nat) and out of the node: to a local pod, over VXLAN, or out of eth0. */
-function postroutingAndOut(w: Walk, node: NodeInfo, p: Packet, route: RouteEntry, inIface: string, mark: number, hit: CtHit | undefined, entry: CtEntry, switched: boolean): Arrival {
+export function postroutingAndOut(w: Walk, node: NodeInfo, p: Packet, route: RouteEntry, inIface: string, mark: number, hit: CtHit | undefined, entry: CtEntry, switched: boolean): Arrival {
   const nf = ids.netfilter(node.name);
   const bridge = w.t.settings.cni.bridge;
   const ctstate: CtState = hit ? 'ESTABLISHED' : 'NEW';

@@ -15,6 +15,7 @@ import { resolveTarget } from './resolve.ts';
 import { Walk } from './walk.ts';
 import { CALI_MAC, CALICO_GATEWAY } from '../dataplane/calico.ts';
 import { CITE_SOCK, routerIPOf, socketConnect } from './cilium.ts';
+import { fromNode } from './nodeClient.ts';
 
 /** The default external client: an address from TEST-NET-2 (RFC 5737), outside every cluster range. */
 export const DEFAULT_EXTERNAL_CLIENT = '198.51.100.7';
@@ -24,11 +25,12 @@ function findPod(t: Topology, id: string): PodInfo | undefined {
   return undefined;
 }
 
-type Start = { ok: true; arrival: Arrival; dialled: { ip: string; port: number }; service?: { ip: string; port: number } } | { ok: false; verdict: Exclude<Verdict, { kind: 'delivered' }> };
+export type Start = { ok: true; arrival: Arrival; dialled: { ip: string; port: number }; service?: { ip: string; port: number } } | { ok: false; verdict: Exclude<Verdict, { kind: 'delivered' }> };
 
 export function traceFlow(t: Topology, flow: FlowSpec, seed: number): Trace {
   const w = new Walk(t, createPrng(seed));
-  const start = flow.from === 'external' || flow.from.startsWith('external:') ? fromOutside(w, flow) : fromPod(w, flow);
+  const clientNode = t.nodes.find((n) => n.name === flow.from);
+  const start = flow.from === 'external' || flow.from.startsWith('external:') ? fromOutside(w, flow) : clientNode ? fromNode(w, flow, clientNode) : fromPod(w, flow);
   if (!start.ok) return { flow, seed, hops: w.hops, verdict: start.verdict };
   const request = start.arrival;
   if (request.kind !== 'delivered') return { flow, seed, hops: w.hops, verdict: request };
@@ -112,7 +114,7 @@ function fromPod(w: Walk, flow: FlowSpec): Start {
   const cni0 = node.interfaces.find((i) => i.kind === 'bridge');
   const sport = w.rng.int(32768, 60999); // net.ipv4.ip_local_port_range default
   // Cilium with socket LB: connect() itself is translated to a backend (trace/cilium.ts).
-  const lb = res.ok && t.settings.cni.plugin === 'cilium' ? socketConnect(w, client, { ip: res.ip, port: res.port }) : undefined;
+  const lb = res.ok && t.settings.cni.plugin === 'cilium' ? socketConnect(w, client.node, { ip: res.ip, port: res.port }) : undefined;
   const dst = lb?.backend ? lb.backend.ip : res.ok ? res.ip : '0.0.0.0';
   const dport = lb?.backend ? lb.backend.port : res.ok ? res.port : 0;
   // Same pod subnet on a bridge: straight to the peer's MAC; anything else via the gateway.

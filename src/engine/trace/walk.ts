@@ -38,6 +38,8 @@ export class Walk {
   direction: Hop['direction'] = 'request';
   /** The external client of this flow, when it comes from outside the cluster. */
   externalClient?: string;
+  /** The node whose own process is the client, when the flow starts on a node. */
+  nodeClient?: string;
   private conntrack = new Map<string, Map<string, CtHit>>();
   /**
    * Cilium's BPF NAT state, keyed "<node>|<reply tuple>": what a reply gets back — the Service
