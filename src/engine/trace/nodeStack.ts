@@ -226,6 +226,13 @@ function ipvsLocalIn(w: Walk, node: NodeInfo, p: Packet, entry: CtEntry, vs: Vir
   if (!route) return { kind: 'unreachable', at: nf, message: `No route to ${rs.address} on ${node.name}.` };
   const out = w.hook(node.name, 'OUTPUT', nfPacket(dnat, mark0, undefined, route.dev), nfContext(w, node, 'NEW', true), false);
   w.add(nf, node.name, { kind: 'route', title: `IPVS sends it on: filter OUTPUT, route ${formatRoute(route)}`, detail: 'IPVS transmits the rewritten packet itself (ip_vs_nat_xmit): it passes LOCAL_OUT — filter OUTPUT with KUBE-IPVS-OUT-FILTER — and the routing table picks the way to the real server.', rules: out.steps, cite: 'Linux net/netfilter/ipvs/ip_vs_xmit.c' }, dnat, dnat);
+  // The packet never passes FORWARD, so Felix (with kube-ipvs0 present: KubeIPVSSupportEnabled)
+  // judges workload policy for IPVS-forwarded packets in its INPUT/OUTPUT chains instead
+  // (felix/rules/static.go): the client's egress, and the backend's ingress when it is local.
+  if (w.t.settings.cni.plugin === 'calico' && w.t.policies.length) {
+    const denied = calicoPolicy(w, node, dnat, inIface, route.dev);
+    if (denied) return denied;
+  }
   return postroutingAndOut(w, node, dnat, route, inIface, mark0, undefined, entry, false);
 }
 

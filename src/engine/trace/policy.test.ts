@@ -44,6 +44,16 @@ describe('NetworkPolicy under Calico', () => {
     for (const t of run(calico + denyIngress + allowPort(8080))) expect(t.verdict.kind).toBe('dropped');
   });
 
+  it('in IPVS mode (no FORWARD for a ClusterIP) the same policies are judged after IPVS picks the real server', () => {
+    const ipvs = '---\napiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: ipvs\n';
+    for (const t of run(calico + ipvs + denyIngress)) {
+      expect(t.verdict.kind).toBe('dropped');
+      expect(t.hops.some((h) => h.mechanism.title.startsWith('IPVS: '))).toBe(true);
+      expect(policyHops(t).pop()).toMatch(/ingress to k8snet\/my-nginx-\S+ denied/);
+    }
+    for (const t of run(calico + ipvs + denyIngress + allowPort(80))) expect(t.verdict.kind).toBe('delivered');
+  });
+
   it('egress is judged at the client pod, against the backend address after DNAT', () => {
     const denyEgress = policy('no-egress', '  podSelector: {}\n  policyTypes:\n  - Egress\n');
     const [t] = run(calico + denyEgress, 1);
