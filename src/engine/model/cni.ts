@@ -155,6 +155,8 @@ export function ciliumFromConfigMap(r: DocReader, meta: ObjectMeta): CniChoice |
     if (!bool('auto-direct-node-routes', false)) r.report('PP004', 'warning', 'routing-mode native without auto-direct-node-routes: "true" leaves routing pod CIDRs to the network (BGP, a cloud router). podpath installs the direct routes Cilium would write with auto-direct-node-routes.', data, get('auto-direct-node-routes') === undefined ? undefined : 'auto-direct-node-routes');
     if (masquerade && !nativeRoutingCIDR) r.report('PP013', 'error', 'routing-mode native with IPv4 masquerade needs ipv4-native-routing-cidr (the agent refuses to start without it).', data, 'routing-mode');
   }
+  if (get('enable-bpf-masquerade') === 'true') r.report('PP004', 'warning', 'enable-bpf-masquerade: "true" (BPF masquerade, and with it BPF host routing) is not modelled yet: podpath traces the chart default — legacy host routing with iptables masquerade (CILIUM_POST_nat).', data, 'enable-bpf-masquerade');
+  if (get('bpf-lb-mode') !== undefined && get('bpf-lb-mode') !== 'snat') r.report('PP004', 'warning', `bpf-lb-mode "${get('bpf-lb-mode')}" (DSR / hybrid) is not modelled: podpath traces NodePorts in the default snat mode.`, data, 'bpf-lb-mode');
   const tunnel = routing === 'tunnel' ? ciliumDefaults[protocol as 'vxlan' | 'geneve'] : undefined;
   const port = Number(get('tunnel-port') ?? tunnel?.port ?? 0);
   return {
