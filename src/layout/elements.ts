@@ -7,8 +7,12 @@ export interface NodeElements {
   group: string;
   eth0?: NetInterface;
   bridge?: NetInterface;
-  /** The tunnel device: a VXLAN VTEP (flannel.1, vxlan.calico) or IPIP's tunl0; none without encapsulation. */
+  /** The tunnel device: a VXLAN VTEP (flannel.1, vxlan.calico, cilium_vxlan), Cilium's cilium_geneve
+   *  or IPIP's tunl0; none without encapsulation. Cilium's have no address. */
   vtep?: NetInterface;
+  /** Cilium's cilium_host: the node's router IP (the pods' gateway), where host-stack packets for
+   *  pods reach Cilium's BPF (cil_from_host). Its pair cilium_net carries no hop and is not drawn. */
+  host?: NetInterface;
   netfilter: string;
 }
 
@@ -18,6 +22,7 @@ export function nodeElements(node: NodeInfo): NodeElements {
     eth0: node.interfaces.find((i) => i.kind === 'eth'),
     bridge: node.interfaces.find((i) => i.kind === 'bridge'),
     vtep: node.interfaces.find((i) => i.kind === 'vtep' || i.kind === 'ipip'),
+    host: node.interfaces.find((i) => i.name === 'cilium_host'),
     netfilter: ids.netfilter(node.name),
   };
 }

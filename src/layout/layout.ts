@@ -43,6 +43,12 @@ async function layoutNodeGroup(node: NodeInfo, side: NetSide): Promise<GroupLayo
   if (els.eth0) chain.push(ifaceId(node, els.eth0));
   for (const id of chain) children.push({ id, ...(id === els.netfilter ? size.netfilter : size.iface) });
   for (let i = 1; i < chain.length; i++) edges.push({ id: `e${edges.length}`, sources: [chain[i - 1]!], targets: [chain[i]!] });
+  // Cilium's cilium_host hangs off the routing stack on the pods' side (routes to pods go "via the
+  // router IP dev cilium_host"): beside the lxc veths, one layer before netfilter.
+  if (els.host) {
+    children.push({ id: ifaceId(node, els.host), ...size.iface });
+    edges.push({ id: `e${edges.length}`, sources: [ifaceId(node, els.host)], targets: [els.netfilter] });
+  }
 
   const input: ElkNode = {
     id: els.group,

@@ -62,6 +62,8 @@ const en = {
   role: { 'control-plane': 'control-plane', worker: 'worker' },
   nodeNetwork: 'node network {{cidr}}',
   netfilter: 'netfilter + routing',
+  netfilterRules: { 'kube-proxy': 'kube-proxy', cilium: 'Cilium, no kube-proxy', 'kube-proxy+cilium': 'kube-proxy + Cilium' },
+  identity: 'identity {{n}}',
   endpoints: '{{n}} endpoints',
   noEndpoints: 'no endpoints',
   externalClient: 'client outside the cluster',
@@ -73,6 +75,9 @@ const en = {
     'calico-ipip': 'Calico (IP-in-IP)',
     'calico-vxlan': 'Calico (VXLAN)',
     'calico-bgp': 'Calico (BGP, no encapsulation)',
+    'cilium-vxlan': 'Cilium (VXLAN, eBPF, no kube-proxy)',
+    'cilium-geneve': 'Cilium (Geneve, eBPF, no kube-proxy)',
+    'cilium-native': 'Cilium (native routing, eBPF, no kube-proxy)',
   },
   scenario: 'Scenario',
   scenarios: {
@@ -99,6 +104,8 @@ const en = {
     onlyHere: 'differs: {{other}} has no {{kind}} hop on the {{direction}} path',
     differentBackends:
       'This seed reaches a backend on {{mine}} with {{cni}} but on {{otherNode}} with {{other}}: kube-proxy orders the endpoints by IP address, and the two pod networks give the pods different addresses.',
+    differentBackendsCilium:
+      'This seed reaches a backend on {{mine}} with {{cni}} but on {{otherNode}} with {{other}}: Cilium picks a Service’s backend at random in BPF, not through kube-proxy’s rules, so the same seed need not draw the same endpoint.',
     oneStaysOnNode: 'One of the two paths stays on the client’s node, so it has no tunnel hops for that reason alone.',
   },
 };
@@ -164,6 +171,8 @@ const ja: Strings = {
   role: { 'control-plane': 'コントロールプレーン', worker: 'ワーカー' },
   nodeNetwork: 'ノードネットワーク {{cidr}}',
   netfilter: 'netfilter + ルーティング',
+  netfilterRules: { 'kube-proxy': 'kube-proxy', cilium: 'Cilium・kube-proxy なし', 'kube-proxy+cilium': 'kube-proxy + Cilium' },
+  identity: 'アイデンティティ {{n}}',
   endpoints: 'エンドポイント {{n}} 個',
   noEndpoints: 'エンドポイントなし',
   externalClient: 'クラスタ外のクライアント',
@@ -175,6 +184,9 @@ const ja: Strings = {
     'calico-ipip': 'Calico (IP-in-IP)',
     'calico-vxlan': 'Calico (VXLAN)',
     'calico-bgp': 'Calico (BGP・カプセル化なし)',
+    'cilium-vxlan': 'Cilium (VXLAN・eBPF・kube-proxy なし)',
+    'cilium-geneve': 'Cilium (Geneve・eBPF・kube-proxy なし)',
+    'cilium-native': 'Cilium (ネイティブルーティング・eBPF・kube-proxy なし)',
   },
   scenario: 'シナリオ',
   scenarios: {
@@ -201,6 +213,8 @@ const ja: Strings = {
     onlyHere: '違い: {{other}} には{{direction}}の {{kind}} ホップがない',
     differentBackends:
       'このシードでは、{{cni}} だと {{mine}} の、{{other}} だと {{otherNode}} のバックエンドに届きます。kube-proxy はエンドポイントを IP アドレス順に並べ、Pod ネットワークごとに Pod のアドレスが違うためです。',
+    differentBackendsCilium:
+      'このシードでは、{{cni}} だと {{mine}} の、{{other}} だと {{otherNode}} のバックエンドに届きます。Cilium は Service のバックエンドを kube-proxy のルールではなく BPF の中でランダムに選ぶため、同じシードでも同じエンドポイントになるとは限りません。',
     oneStaysOnNode: '片方の経路はクライアントと同じノードの中で終わるため、それだけの理由でトンネルのホップがありません。',
   },
 };

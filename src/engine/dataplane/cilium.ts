@@ -160,7 +160,7 @@ export function addCiliumRules(rs: Ruleset, t: Topology, nodePodCIDR: string): R
   };
   chain('nat', 'POSTROUTING').rules.unshift('-m comment --comment "cilium-feeder: CILIUM_POST_nat" -j CILIUM_POST_nat');
   const post = chain('nat', 'CILIUM_POST_nat');
-  if (s.masquerade && !s.bpfMasquerade) {
+  if (s.masquerade) { // BPF masquerade is not modelled: traced as the iptables rule (cni.ts warns)
     // The exclusion is ipv4-native-routing-cidr when set, otherwise the node's own pod CIDR.
     const exclude = s.nativeRoutingCIDR || nodePodCIDR;
     post.rules.push(`-s ${nodePodCIDR} ! -d ${exclude} ! -o cilium_+ -m comment --comment "cilium masquerade non-cluster" -j MASQUERADE`);

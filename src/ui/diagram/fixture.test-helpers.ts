@@ -118,3 +118,38 @@ export function fixtureTrace(): Trace {
     verdict: { kind: 'delivered', to: ids.pod('k8snet/my-nginx-3'), message: 'ok' },
   };
 }
+
+/** The fixture as Cilium builds it: no bridge; cilium_host (router IP), cilium_net and the tunnel
+ *  device (no address) per node; lxc host veths; a security identity per pod. */
+export function fixtureCiliumTopology(nodeCount = 3, tunnel: 'vxlan' | 'geneve' | 'native' = 'vxlan'): Topology {
+  const topo = fixtureTopology(nodeCount);
+  topo.settings.cni = {
+    plugin: 'cilium',
+    routing: tunnel === 'native' ? 'native' : 'tunnel',
+    tunnelProtocol: tunnel === 'geneve' ? 'geneve' : 'vxlan',
+    kubeProxyReplacement: true,
+    socketLB: true,
+    masquerade: true,
+    bpfMasquerade: false,
+    nativeRoutingCIDR: '',
+    maskSize: 24,
+    vni: 0,
+    port: tunnel === 'geneve' ? 6081 : 8472,
+    mtu: tunnel === 'native' ? 1500 : 1450,
+    device: tunnel === 'native' ? '' : `cilium_${tunnel}`,
+    bridge: '',
+  };
+  topo.nodes.forEach((node, i) => {
+    node.interfaces = [
+      iface(node.name, 'eth0', 'eth', `192.168.1.${11 + i}/24`),
+      iface(node.name, 'cilium_host', 'veth', `10.244.${i}.4/32`),
+      iface(node.name, 'cilium_net', 'veth'),
+      ...(tunnel === 'native' ? [] : [iface(node.name, `cilium_${tunnel}`, 'vtep')]),
+    ];
+    node.pods.forEach((p, j) => {
+      p.hostVeth = iface(node.name, `lxc${String(i)}${String(j)}0123456789a`, 'veth');
+      p.identity = p.name.startsWith('my-nginx') ? 41940 : 4515;
+    });
+  });
+  return topo;
+}

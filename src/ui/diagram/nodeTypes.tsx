@@ -54,17 +54,21 @@ function Netfilter({ data }: NodeProps<Node<NetfilterData, 'netfilter'>>) {
     <div className={cls('pp-netfilter', data.mark)}>
       <Handles />
       <span className="pp-netfilter-title">{t('netfilter')}</span>
-      <span className="pp-netfilter-sub">{data.mode === 'ipvs' ? 'IPVS + iptables' : data.mode} (kube-proxy) · ip route</span>
+      <span className="pp-netfilter-sub">
+        {data.mode === 'ipvs' && data.rules !== 'cilium' ? 'IPVS + iptables' : data.rules === 'cilium' ? 'iptables' : data.mode} ({t(`netfilterRules.${data.rules}`)}) · ip route
+      </span>
     </div>
   );
 }
 
 function Pod({ data }: NodeProps<Node<PodData, 'pod'>>) {
+  const { t } = useTranslation();
   return (
     <div className={cls(`pp-pod pp-pod-net-${data.netSide}`, data.mark)} aria-label={`Pod ${data.name} ${data.ip}`}>
       <Handles />
       <span className="pp-pod-name" title={`${data.namespace}/${data.name}`}>{data.name}</span>
       <span className="pp-pod-ip">{data.ip}</span>
+      {data.identity !== undefined ? <span className="pp-pod-identity">{t('identity', { n: data.identity })}</span> : null}
     </div>
   );
 }

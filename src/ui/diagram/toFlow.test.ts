@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ids } from '../../engine/ids.ts';
 import { layoutTopology } from '../../layout/layout.ts';
 import type { Box } from '../../layout/types.ts';
-import { fixtureTopology, fixtureTrace } from './fixture.test-helpers.ts';
+import { fixtureCiliumTopology, fixtureTopology, fixtureTrace } from './fixture.test-helpers.ts';
 import { PACKET_SIZE, placeLabel, toFlow } from './toFlow.ts';
 
 const overlaps = (a: Box, b: Box) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
@@ -151,5 +151,53 @@ describe('toFlow', () => {
     expect(placeLabel(topo, ids.nodeIf('node-2', 'flannel.1'))).toBe('node-2 flannel.1');
     expect(placeLabel(topo, ids.pod('k8snet/inspector'))).toBe('k8snet/inspector');
     expect(placeLabel(topo, ids.nodeNetwork())).toBe('node network 192.168.1.0/24');
+  });
+
+  it.each(['vxlan', 'geneve', 'native'] as const)('Cilium (%s): draws cilium_host and the tunnel device, no bridge; hops there light them', async (tunnel) => {
+    const topo = fixtureCiliumTopology(3, tunnel);
+    const layout = await layoutTopology(topo);
+    const { nodes, edges } = toFlow(topo, layout, null, 0);
+    const byId = new Map(nodes.map((n) => [n.id, n]));
+    const host = ids.nodeIf('node-2', 'cilium_host');
+    const dev = ids.nodeIf('node-2', `cilium_${tunnel}`);
+    expect(byId.get(host)?.data).toMatchObject({ name: 'cilium_host', address: '10.244.1.4/32', kind: 'cilium-host' });
+    if (tunnel === 'native') expect(byId.has(dev)).toBe(false);
+    else expect(byId.get(dev)?.data).toMatchObject({ name: `cilium_${tunnel}`, address: undefined, kind: 'vtep' });
+    // cilium_net carries no hop: not drawn; no bridge anywhere
+    expect(byId.has(ids.nodeIf('node-2', 'cilium_net'))).toBe(false);
+    expect(nodes.some((n) => n.type === 'iface' && n.data.kind === 'bridge')).toBe(false);
+    // every box inside its node group; cilium_host linked to the node's routing stack
+    for (const node of topo.nodes) {
+      const g = layout.boxes[ids.node(node.name)]!;
+      for (const id of [ids.nodeIf(node.name, 'cilium_host'), ids.netfilter(node.name), ids.nodeIf(node.name, 'eth0')]) {
+        const b = layout.boxes[id]!;
+        expect(b, id).toBeDefined();
+        expect(b.x >= g.x && b.y >= g.y && b.x + b.width <= g.x + g.width && b.y + b.height <= g.y + g.height, id).toBe(true);
+      }
+    }
+    expect(edges.some((e) => e.source === host && e.target === ids.netfilter('node-2'))).toBe(true);
+    // the pods' lxc veths go to the routing stack; pods show their identity; netfilter holds Cilium's rules only
+    const inspector = topo.nodes[1]!.pods.find((p) => p.name === 'inspector')!;
+    expect(edges.some((e) => e.source === ids.nodeIf('node-2', inspector.hostVeth.name) && e.target === ids.netfilter('node-2'))).toBe(true);
+    expect(byId.get(ids.pod('k8snet/inspector'))?.data).toMatchObject({ identity: 4515 });
+    expect(byId.get(ids.netfilter('node-2'))?.data).toMatchObject({ rules: 'cilium' });
+
+    // hops at cilium_host and at the tunnel device mark them
+    const base = fixtureTrace();
+    const at = [ids.podEth0('k8snet/inspector'), ids.nodeIf('node-2', inspector.hostVeth.name), tunnel === 'native' ? ids.nodeIf('node-2', 'eth0') : dev, host];
+    const trace = { ...base, hops: at.map((place, index) => ({ ...base.hops[0]!, index, at: place, mechanism: { kind: 'ebpf' as const, title: `hop ${index}`, detail: '' } })) };
+    const third = toFlow(topo, layout, trace, 2);
+    expect(third.nodes.find((n) => n.id === at[2])!.data.mark).toBe('active');
+    expect(third.nodes.find((n) => n.id === 'packet')).toBeDefined();
+    const fourth = toFlow(topo, layout, trace, 3);
+    expect(fourth.nodes.find((n) => n.id === host)!.data.mark).toBe('active');
+    expect(placeLabel(topo, host)).toBe('node-2 cilium_host');
+  });
+
+  it('draws flannel pods without an identity and its netfilter as kube-proxy\'s', async () => {
+    const topo = fixtureTopology(3);
+    const { nodes } = toFlow(topo, await layoutTopology(topo), null, 0);
+    expect(nodes.find((n) => n.id === ids.pod('k8snet/inspector'))!.data).not.toHaveProperty('identity');
+    expect(nodes.find((n) => n.id === ids.netfilter('node-2'))!.data).toMatchObject({ rules: 'kube-proxy' });
   });
 });

@@ -20,13 +20,16 @@ export interface K8sNodeData extends Record<string, unknown> {
 export interface IfaceData extends Record<string, unknown> {
   name: string;
   address?: string;
-  kind: InterfaceKind | 'pod-eth0';
+  /** 'cilium-host': Cilium's cilium_host (a veth by kind, but the node's router, not a pod's). */
+  kind: InterfaceKind | 'pod-eth0' | 'cilium-host';
   mark: Mark;
 }
 export interface NetfilterData extends Record<string, unknown> {
   node: string;
   /** kube-proxy's mode, shown under the component's name. */
   mode: 'iptables' | 'ipvs' | 'nftables';
+  /** Whose rules are in it: kube-proxy's, or only Cilium's (kube-proxy replacement: Services in BPF). */
+  rules: 'kube-proxy' | 'cilium' | 'kube-proxy+cilium';
   mark: Mark;
 }
 export interface PodData extends Record<string, unknown> {
@@ -34,6 +37,8 @@ export interface PodData extends Record<string, unknown> {
   namespace: string;
   ip: string;
   veth: string;
+  /** Cilium: the pod's security identity. */
+  identity?: number;
   netSide: NetSide;
   mark: Mark;
 }
@@ -136,6 +141,8 @@ export function toFlow(
   const netId = ids.nodeNetwork();
   const net = box(netId);
   const netPorts: NetworkData['ports'] = [];
+  const cni = topology.settings.cni;
+  const rules: NetfilterData['rules'] = cni.plugin !== 'cilium' ? 'kube-proxy' : cni.kubeProxyReplacement ? 'cilium' : 'kube-proxy+cilium';
 
   for (const svc of topology.services) {
     const id = ids.service(svc.id);
@@ -161,16 +168,16 @@ export function toFlow(
       type: 'k8snode',
       data: { name: node.name, ip: node.ip, podCIDR: node.podCIDR, roles: node.roles, netSide, mark: marks.get(els.group) },
     });
-    for (const iface of [els.bridge, els.vtep, els.eth0]) {
+    for (const iface of [els.bridge, els.host, els.vtep, els.eth0]) {
       if (!iface) continue;
       const id = ifaceId(node, iface);
       place<Node<IfaceData, 'iface'>>(
-        { id, type: 'iface', data: { name: iface.name, address: iface.address, kind: iface.kind, mark: marks.get(id) } },
+        { id, type: 'iface', data: { name: iface.name, address: iface.address, kind: iface === els.host ? 'cilium-host' : iface.kind, mark: marks.get(id) } },
         els.group,
       );
     }
     place<Node<NetfilterData, 'netfilter'>>(
-      { id: els.netfilter, type: 'netfilter', data: { node: node.name, mode: topology.settings.kubeProxy.mode, mark: marks.get(els.netfilter) } },
+      { id: els.netfilter, type: 'netfilter', data: { node: node.name, mode: topology.settings.kubeProxy.mode, rules, mark: marks.get(els.netfilter) } },
       els.group,
     );
     for (const pod of node.pods) {
@@ -179,7 +186,15 @@ export function toFlow(
         {
           id: pid,
           type: 'pod',
-          data: { name: pod.name, namespace: pod.namespace, ip: pod.ip, veth: pod.hostVeth.name, netSide, mark: marks.get(pid) },
+          data: {
+            name: pod.name,
+            namespace: pod.namespace,
+            ip: pod.ip,
+            veth: pod.hostVeth.name,
+            ...(pod.identity !== undefined ? { identity: pod.identity } : {}),
+            netSide,
+            mark: marks.get(pid),
+          },
         },
         els.group,
       );
@@ -199,6 +214,7 @@ export function toFlow(
     const chain = [els.bridge && ifaceId(node, els.bridge), els.netfilter, els.vtep && ifaceId(node, els.vtep), els.eth0 && ifaceId(node, els.eth0)];
     const present = chain.filter((c): c is string => !!c);
     for (let i = 1; i < present.length; i++) connect(present[i - 1]!, present[i]!);
+    if (els.host) connect(ifaceId(node, els.host), els.netfilter);
 
     if (els.eth0 && net) {
       const eth = box(ifaceId(node, els.eth0));

@@ -161,7 +161,12 @@ export function CompareView() {
         <>
           {backends ? (
             <p className="pp-cmp-note" role="note">
-              {t('compare.differentBackends', { mine: backends.mine, cni: leftLabel, otherNode: backends.other, other: rightLabel })}
+              {t([current, rightCni].some((c) => c?.startsWith('cilium')) ? 'compare.differentBackendsCilium' : 'compare.differentBackends', {
+                mine: backends.mine,
+                cni: leftLabel,
+                otherNode: backends.other,
+                other: rightLabel,
+              })}
               {backends.oneStaysOnNode ? <strong> {t('compare.oneStaysOnNode')}</strong> : null}
             </p>
           ) : null}
