@@ -232,6 +232,97 @@ export interface Topology {
   /** Each namespace's labels, with kubernetes.io/metadata.name set as the API server sets it. */
   namespaceLabels: Record<string, Record<string, string>>;
   policies: NetworkPolicyInfo[];
+  /** Istio's traffic-management objects (networking.istio.io). */
+  mesh: MeshConfig;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Istio traffic management (networking.istio.io v1 / v1beta1 / v1alpha3).
+
+/** exact / prefix / regex (RE2, whole string) — Istio's StringMatch. */
+export type StringMatch = { exact: string } | { prefix: string } | { regex: string };
+
+export interface HttpMatchInfo {
+  name?: string;
+  uri?: StringMatch;
+  ignoreUriCase: boolean;
+  method?: StringMatch;
+  authority?: StringMatch;
+  scheme?: StringMatch;
+  /** Header name (lower case) → match; null: the header only has to be present. */
+  headers: Record<string, StringMatch | null>;
+  withoutHeaders: Record<string, StringMatch | null>;
+  queryParams: Record<string, StringMatch | null>;
+  port?: number;
+  sourceLabels?: Record<string, string>;
+  sourceNamespace?: string;
+  gateways?: string[];
+}
+
+export interface HttpRouteDestination {
+  host: string;
+  subset?: string;
+  port?: number;
+  /** Relative weight; Istio treats a lone destination without weight as 100. */
+  weight: number;
+}
+
+export interface HttpRouteInfo {
+  name?: string;
+  /** Empty: matches every request. Blocks are ORed, conditions inside a block ANDed. */
+  match: HttpMatchInfo[];
+  route: HttpRouteDestination[];
+  fault?: { delay?: { ms: number; percent: number }; abort?: { status: number; percent: number } };
+  /** Route timeout in ms; undefined: none (Istio disables Envoy's 15 s default). */
+  timeoutMs?: number;
+  retries?: { attempts: number; perTryTimeoutMs?: number; retryOn?: string };
+  mirror?: { host: string; subset?: string; percent: number };
+  redirect?: { uri?: string; authority?: string; code: number };
+  directResponse?: { status: number };
+  rewrite?: { uri?: string; authority?: string };
+  source: SourceRef;
+}
+
+export interface VirtualServiceInfo {
+  namespace: string;
+  name: string;
+  hosts: string[];
+  /** Empty: "mesh" (every sidecar). */
+  gateways: string[];
+  http: HttpRouteInfo[];
+  exportTo: string[];
+  source: SourceRef;
+}
+
+export interface TrafficPolicyInfo {
+  loadBalancer?: string;
+  tlsMode?: string;
+  connectionPool?: { http1MaxPendingRequests?: number; maxRequestsPerConnection?: number; tcpMaxConnections?: number };
+  outlierDetection?: { consecutive5xxErrors?: number; intervalMs?: number; baseEjectionTimeMs?: number };
+}
+
+export interface DestinationRuleInfo {
+  namespace: string;
+  name: string;
+  host: string;
+  subsets: { name: string; labels: Record<string, string>; trafficPolicy?: TrafficPolicyInfo }[];
+  trafficPolicy?: TrafficPolicyInfo;
+  exportTo: string[];
+  source: SourceRef;
+}
+
+export interface GatewayInfo {
+  namespace: string;
+  name: string;
+  selector: Record<string, string>;
+  servers: { port: number; portName: string; protocol: string; hosts: string[] }[];
+  source: SourceRef;
+}
+
+export interface MeshConfig {
+  virtualServices: VirtualServiceInfo[];
+  destinationRules: DestinationRuleInfo[];
+  gateways: GatewayInfo[];
 }
 
 export interface LabelSelector {

@@ -1,7 +1,8 @@
 // Manifests + defaults → the cluster: nodes with their network setup, scheduled pods with IPs,
 // Services with ClusterIPs and endpoints, and the flows to trace.
 
-import type { ClusterSettings, Diagnostic, FlowSpec, NetworkPolicyInfo, NodeInfo, PodInfo, Topology } from '../types.ts';
+import type { ClusterSettings, Diagnostic, FlowSpec, MeshConfig, NetworkPolicyInfo, NodeInfo, PodInfo, Topology } from '../types.ts';
+import { ISTIO_KINDS, ISTIO_NETWORKING_VERSIONS, readDestinationRule, readGateway, readVirtualService } from '../mesh/objects.ts';
 import { readNetworkPolicy } from './networkPolicy.ts';
 import { ids } from '../ids.ts';
 import { flannelDefaults, flannelInterfaces, flannelNodeTables, nodeEth0 } from '../dataplane/flannel.ts';
@@ -75,6 +76,7 @@ export function buildCluster(text: string, opts: BuildOptions = {}): ClusterMode
   const seen = new Map<string, ObjectMeta>();
   const nsUses: { ns: string; r: DocReader; meta: ObjectMeta }[] = [];
   const cniIn: { choice: CniChoice; r: DocReader; meta: ObjectMeta }[] = [];
+  const mesh: MeshConfig = { virtualServices: [], destinationRules: [], gateways: [] };
   const policiesIn: NetworkPolicyInfo[] = [];
   const nsLabels = new Map<string, Record<string, string>>();
 
@@ -100,6 +102,19 @@ export function buildCluster(text: string, opts: BuildOptions = {}): ClusterMode
     if (meta.kind === 'ConfigMap' && meta.apiVersion === 'v1' && meta.name === 'cilium-config') {
       const c = ciliumFromConfigMap(r, meta);
       if (c) cniIn.push({ choice: c, r, meta });
+      continue;
+    }
+    // Istio's traffic management (mesh/objects.ts).
+    if ((ISTIO_KINDS as readonly string[]).includes(meta.kind) && ISTIO_NETWORKING_VERSIONS.includes(meta.apiVersion)) {
+      const key = `${meta.kind}/${meta.namespace}/${meta.name}`;
+      if (seen.has(key)) {
+        r.report('PP008', 'error', `${meta.kind} ${meta.namespace}/${meta.name} is defined twice; the later one is ignored.`, meta.raw, 'metadata');
+        continue;
+      }
+      seen.set(key, meta);
+      if (meta.kind === 'VirtualService') pushDefined(mesh.virtualServices, readVirtualService(r, meta));
+      else if (meta.kind === 'DestinationRule') pushDefined(mesh.destinationRules, readDestinationRule(r, meta));
+      else pushDefined(mesh.gateways, readGateway(r, meta));
       continue;
     }
     const known = knownKinds[meta.kind];
@@ -184,7 +199,7 @@ export function buildCluster(text: string, opts: BuildOptions = {}): ClusterMode
     }
   }
   const namespaceLabels = Object.fromEntries([...namespaces].sort().map((ns) => [ns, { ...(nsLabels.get(ns) ?? {}), 'kubernetes.io/metadata.name': ns }]));
-  const topology: Topology = { settings, nodes, services, namespaces: [...namespaces].sort(), namespaceLabels, policies: policiesIn };
+  const topology: Topology = { settings, nodes, services, namespaces: [...namespaces].sort(), namespaceLabels, policies: policiesIn, mesh };
   const flows = buildFlows(flowsIn, topology);
   return { topology, flows, diagnostics, failed: parsed.error !== undefined };
 }
@@ -380,4 +395,8 @@ function buildFlows(flowsIn: FlowIn[], t: Topology): FlowSpec[] {
     }
   }
   return flows;
+}
+
+function pushDefined<T>(list: T[], v: T | undefined) {
+  if (v !== undefined) list.push(v);
 }

@@ -86,6 +86,7 @@ export function fixtureTopology(nodeCount = 3): Topology {
     namespaces: ['k8snet'],
     namespaceLabels: {},
     policies: [],
+    mesh: { virtualServices: [], destinationRules: [], gateways: [] },
   };
 }
 

@@ -1,0 +1,249 @@
+// What an Envoy proxy does with one HTTP request, as Istio configures it: the route configuration
+// for the port (virtual hosts per service), the VirtualService's http routes in order (first match
+// wins; the blocks of one match are ORed, the conditions inside a block ANDed), weighted
+// destinations, clusters named "outbound|<port>|<subset>|<fqdn>", the subset's endpoints from the
+// DestinationRule's labels, faults, timeouts and retries.
+// Sources: istio/api networking/v1alpha3/virtual_service.proto and destination_rule.proto (field
+// semantics); istio/istio pilot/pkg/networking/core/route/route.go (translateRoute, translateFault,
+// weighted clusters), pilot/pkg/model/service.go (BuildSubsetKey: outbound|port|subset|host),
+// pilot/pkg/networking/core/route/retry/retry.go (default retry policy), Istio 1.14 release notes
+// (default load balancer LEAST_REQUEST); Envoy's response flags (NR no route, NC no cluster, UH no
+// healthy upstream, FI fault injected).
+
+import type { DestinationRuleInfo, EndpointInfo, GatewayInfo, HttpMatchInfo, HttpRouteDestination, HttpRouteInfo, PodInfo, ServiceInfo, StringMatch, Topology, VirtualServiceInfo } from '../types.ts';
+import type { Prng } from '../util/prng.ts';
+
+export interface MeshRequest {
+  /** The Host / :authority the application used, without the port. */
+  host: string;
+  port: number;
+  path: string;
+  method: string;
+  /** Request headers, names in lower case. */
+  headers: Record<string, string>;
+}
+
+/** Where the request is routed: a sidecar for its pod, or a gateway proxy for its Gateway objects. */
+export type Proxy = { kind: 'sidecar'; pod: PodInfo } | { kind: 'gateway'; namespace: string; labels: Record<string, string> };
+
+export type MeshDecision =
+  | {
+      ok: true;
+      service: ServiceInfo;
+      virtualService?: VirtualServiceInfo;
+      /** 1-based index of the http route, and of the match block that matched (0: a route without match). */
+      route?: { index: number; match: number };
+      destination: HttpRouteDestination;
+      cluster: string;
+      subset?: string;
+      port: number;
+      endpoints: EndpointInfo[];
+      endpoint: EndpointInfo;
+      loadBalancer: string;
+      fault: { delayMs?: number; abortStatus?: number };
+      timeoutMs?: number;
+      retries: { attempts: number; perTryTimeoutMs?: number; retryOn: string };
+      why: string[];
+    }
+  | { ok: false; status: number; flag: 'NR' | 'NC' | 'UH' | 'FI'; why: string[]; virtualService?: VirtualServiceInfo; cluster?: string };
+
+/** Istio's default retry policy when a route sets none (retry.go DefaultPolicy). */
+export const DEFAULT_RETRIES = { attempts: 2, retryOn: 'connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes' };
+
+export const serviceFqdn = (svc: { name: string; namespace: string }, domain: string) => `${svc.name}.${svc.namespace}.svc.${domain}`;
+
+/** A host as Istio reads it in a rule of namespace `ns`: a short name (no dot) means <name>.<ns>.svc.<domain>; anything else is taken as written. */
+export function expandHost(host: string, ns: string, domain: string): string {
+  const h = host.includes('/') ? host.slice(host.indexOf('/') + 1) : host;
+  return h === '*' || h.includes('.') ? h : `${h}.${ns}.svc.${domain}`;
+}
+
+export function hostMatches(pattern: string, host: string): boolean {
+  if (pattern === '*') return true;
+  if (pattern.startsWith('*.')) return host.endsWith(pattern.slice(1));
+  return pattern === host;
+}
+
+function stringMatches(m: StringMatch, v: string, ignoreCase = false): boolean {
+  const val = ignoreCase ? v.toLowerCase() : v;
+  if ('exact' in m) return val === (ignoreCase ? m.exact.toLowerCase() : m.exact);
+  if ('prefix' in m) return val.startsWith(ignoreCase ? m.prefix.toLowerCase() : m.prefix);
+  // RE2 full match; JavaScript's syntax agrees for the patterns Istio users write.
+  return new RegExp(`^(?:${m.regex})$`).test(v);
+}
+
+function queryOf(path: string): Map<string, string> {
+  const q = new Map<string, string>();
+  const i = path.indexOf('?');
+  if (i < 0) return q;
+  for (const part of path.slice(i + 1).split('&')) {
+    if (!part) continue;
+    const [k, v = ''] = part.split('=');
+    const dec = (x: string) => decodeURIComponent(x.replace(/\+/g, ' '));
+    if (!q.has(dec(k!))) q.set(dec(k!), dec(v));
+  }
+  return q;
+}
+
+const describe = (m: StringMatch) => ('exact' in m ? `exact "${m.exact}"` : 'prefix' in m ? `prefix "${m.prefix}"` : `regex "${m.regex}"`);
+
+/** Does one match block hold for the request? The failing condition, or undefined when all hold. */
+function blockFails(b: HttpMatchInfo, req: MeshRequest, proxy: Proxy, gatewayName: string | undefined): string | undefined {
+  const path = req.path.split('?')[0]!;
+  if (b.uri && !stringMatches(b.uri, path, b.ignoreUriCase)) return `uri ${describe(b.uri)} ≠ ${path}`;
+  if (b.method && !stringMatches(b.method, req.method)) return `method ${describe(b.method)} ≠ ${req.method}`;
+  if (b.authority && !stringMatches(b.authority, req.host)) return `authority ${describe(b.authority)} ≠ ${req.host}`;
+  if (b.scheme && !stringMatches(b.scheme, 'http')) return `scheme ${describe(b.scheme)}`;
+  for (const [name, m] of Object.entries(b.headers)) {
+    const v = req.headers[name];
+    if (v === undefined) return `header ${name} is absent`;
+    if (m && !stringMatches(m, v)) return `header ${name}: ${describe(m)} ≠ "${v}"`;
+  }
+  for (const [name, m] of Object.entries(b.withoutHeaders)) {
+    const v = req.headers[name];
+    if (v !== undefined && (!m || stringMatches(m, v))) return `withoutHeaders ${name} is present`;
+  }
+  const query = queryOf(req.path);
+  for (const [name, m] of Object.entries(b.queryParams)) {
+    const v = query.get(name);
+    if (v === undefined) return `query parameter ${name} is absent`;
+    if (m && !stringMatches(m, v)) return `query parameter ${name}: ${describe(m)} ≠ "${v}"`;
+  }
+  if (b.port !== undefined && b.port !== req.port) return `port ${b.port} ≠ ${req.port}`;
+  if (b.sourceLabels) {
+    if (proxy.kind !== 'sidecar') return 'sourceLabels apply to sidecars only';
+    const miss = Object.entries(b.sourceLabels).find(([k, v]) => proxy.pod.labels[k] !== v);
+    if (miss) return `sourceLabels ${miss[0]}=${miss[1]} not on the client pod`;
+  }
+  if (b.sourceNamespace && (proxy.kind !== 'sidecar' || proxy.pod.namespace !== b.sourceNamespace)) return `sourceNamespace ${b.sourceNamespace}`;
+  if (b.gateways && !b.gateways.includes(gatewayName ?? 'mesh')) return `gateways ${b.gateways.join(', ')} do not include ${gatewayName ?? 'mesh'}`;
+  return undefined;
+}
+
+/** The DestinationRule for a service host, looked up as Istio does: the client's namespace, then the service's, then any. */
+export function destinationRuleFor(t: Topology, fqdn: string, clientNs: string, svcNs: string): DestinationRuleInfo | undefined {
+  const d = t.settings.clusterDomain;
+  const all = t.mesh.destinationRules.filter((r) => hostMatches(expandHost(r.host, r.namespace, d), fqdn));
+  return all.find((r) => r.namespace === clientNs) ?? all.find((r) => r.namespace === svcNs) ?? all[0];
+}
+
+function gatewayRefMatches(ref: string, vsNs: string, gw: GatewayInfo): boolean {
+  const [ns, name] = ref.includes('/') ? ref.split('/') : [vsNs, ref];
+  return name === gw.name && ns === gw.namespace;
+}
+
+/** The Service an in-mesh host name stands for, resolved like the client's DNS (search path of its namespace). */
+export function serviceForHost(t: Topology, host: string, ns: string): ServiceInfo | undefined {
+  const d = t.settings.clusterDomain;
+  const byIP = t.services.find((s) => s.clusterIP === host);
+  if (byIP) return byIP;
+  const name = host.replace(/\.$/, '');
+  for (const cand of [`${name}.${ns}.svc.${d}`, `${name}.svc.${d}`, `${name}.${d}`, name]) {
+    const svc = t.services.find((s) => serviceFqdn(s, d) === cand);
+    if (svc) return svc;
+  }
+  return undefined;
+}
+
+/**
+ * Route one request through a proxy. For a sidecar the request's host names a Service; for a
+ * gateway the Gateway servers on the request's port and the VirtualServices bound to them decide.
+ */
+export function routeRequest(t: Topology, proxy: Proxy, req: MeshRequest, rng: Prng): MeshDecision {
+  const d = t.settings.clusterDomain;
+  const why: string[] = [];
+  let candidates: VirtualServiceInfo[];
+  let gatewayName: string | undefined;
+  let svcHost: string;
+  if (proxy.kind === 'gateway') {
+    const gws = t.mesh.gateways.filter((g) => Object.entries(g.selector).every(([k, v]) => proxy.labels[k] === v) && g.servers.some((s) => s.port === req.port && s.hosts.some((h) => hostMatches(expandHost(h, g.namespace, d), req.host))));
+    if (!gws.length) return { ok: false, status: 404, flag: 'NR', why: [`No Gateway selecting this gateway's pods has a server on port ${req.port} for host "${req.host}": its listener has no route.`] };
+    gatewayName = `${gws[0]!.namespace}/${gws[0]!.name}`;
+    candidates = t.mesh.virtualServices.filter((vs) => vs.gateways.some((ref) => gws.some((g) => gatewayRefMatches(ref, vs.namespace, g))) && vs.hosts.some((h) => hostMatches(expandHost(h, vs.namespace, d), req.host)));
+    why.push(`Gateway ${gatewayName} has a server on port ${req.port} whose hosts accept "${req.host}".`);
+    svcHost = req.host;
+  } else {
+    const svc = serviceForHost(t, req.host, proxy.pod.namespace);
+    if (!svc) return { ok: false, status: 404, flag: 'NR', why: [`"${req.host}" is no Service in the mesh: the sidecar's route configuration for port ${req.port} has no virtual host for it.`] };
+    svcHost = serviceFqdn(svc, d);
+    candidates = t.mesh.virtualServices.filter((vs) => (vs.gateways.length === 0 || vs.gateways.includes('mesh')) && vs.hosts.some((h) => hostMatches(expandHost(h, vs.namespace, d), svcHost)));
+  }
+  const vs = candidates[0];
+  if (candidates.length > 1) why.push(`${candidates.length} VirtualServices claim ${svcHost}; Istio uses one (${vs!.namespace}/${vs!.name}, the oldest) and ignores the rest.`);
+
+  let routeInfo: HttpRouteInfo | undefined;
+  let position: { index: number; match: number } | undefined;
+  if (vs) {
+    for (const [i, r] of vs.http.entries()) {
+      if (r.match.length === 0) {
+        routeInfo = r;
+        position = { index: i + 1, match: 0 };
+        why.push(`VirtualService ${vs.namespace}/${vs.name}: http route ${i + 1}${r.name ? ` (${r.name})` : ''} has no match, so it takes every request that reached it.`);
+        break;
+      }
+      const fails = r.match.map((b) => blockFails(b, req, proxy, gatewayName));
+      const hit = fails.findIndex((f) => f === undefined);
+      if (hit >= 0) {
+        routeInfo = r;
+        position = { index: i + 1, match: hit + 1 };
+        why.push(`VirtualService ${vs.namespace}/${vs.name}: http route ${i + 1}${r.name ? ` (${r.name})` : ''} matches (match block ${hit + 1}: every condition holds).`);
+        break;
+      }
+      why.push(`VirtualService ${vs.namespace}/${vs.name}: http route ${i + 1} does not match (${fails.join('; ')}).`);
+    }
+    if (!routeInfo) return { ok: false, status: 404, flag: 'NR', why: [...why, 'No http route matches: Envoy answers 404 (response flag NR, "no route").'], virtualService: vs };
+  } else if (proxy.kind === 'gateway') {
+    return { ok: false, status: 404, flag: 'NR', why: [...why, `No VirtualService bound to ${gatewayName} accepts host "${req.host}": 404 (NR).`] };
+  }
+
+  // The destination: one of the route's weighted destinations, or the service itself.
+  let dest: HttpRouteDestination;
+  if (routeInfo) {
+    if (routeInfo.directResponse) return { ok: false, status: routeInfo.directResponse.status, flag: 'NR', why: [...why, `The route answers directly with ${routeInfo.directResponse.status}.`], virtualService: vs };
+    const total = routeInfo.route.reduce((a, r) => a + r.weight, 0);
+    if (total <= 0) return { ok: false, status: 503, flag: 'NC', why: [...why, 'The route has no destination with a weight.'], virtualService: vs };
+    let x = rng.next() * total;
+    dest = routeInfo.route.find((r) => (x -= r.weight) < 0) ?? routeInfo.route[routeInfo.route.length - 1]!;
+    if (routeInfo.route.length > 1) why.push(`Weighted destinations ${routeInfo.route.map((r) => `${r.subset ?? r.host} ${r.weight}`).join(' / ')}: Envoy draws one per request (this trace's seed) — ${dest.subset ?? dest.host}.`);
+  } else {
+    const svc = serviceForHost(t, svcHost, proxy.kind === 'sidecar' ? proxy.pod.namespace : 'default')!;
+    dest = { host: serviceFqdn(svc, d), weight: 100 };
+    why.push(`No VirtualService for ${svcHost}: the default route sends it to the service's own cluster.`);
+  }
+  const ruleNs = vs?.namespace ?? (proxy.kind === 'sidecar' ? proxy.pod.namespace : proxy.namespace);
+  const destFqdn = expandHost(dest.host, ruleNs, d);
+  const service = t.services.find((s) => serviceFqdn(s, d) === destFqdn);
+  const port = dest.port ?? (service?.ports.length === 1 ? service.ports[0]!.port : req.port);
+  const cluster = `outbound|${port}|${dest.subset ?? ''}|${destFqdn}`;
+  if (!service) return { ok: false, status: 503, flag: 'NC', why: [...why, `${destFqdn} is no Service of the mesh: cluster ${cluster} does not exist, so Envoy answers 503 (NC, "no cluster").`], virtualService: vs, cluster };
+  const sp = service.ports.find((p) => p.port === port);
+  const dr = destinationRuleFor(t, destFqdn, proxy.kind === 'sidecar' ? proxy.pod.namespace : proxy.namespace, service.namespace);
+  let labels: Record<string, string> = {};
+  let policy = dr?.trafficPolicy;
+  if (dest.subset) {
+    const subset = dr?.subsets.find((s) => s.name === dest.subset);
+    if (!subset) return { ok: false, status: 503, flag: 'NC', why: [...why, `Subset "${dest.subset}" is defined by no DestinationRule for ${destFqdn}${dr ? ` (${dr.namespace}/${dr.name} has ${dr.subsets.map((s) => s.name).join(', ') || 'none'})` : ''}: Istio builds no cluster ${cluster}, and Envoy answers 503 (NC). A subset needs a DestinationRule — and the DestinationRule a ClusterIP Service.`], virtualService: vs, cluster };
+    labels = subset.labels;
+    policy = subset.trafficPolicy ?? policy;
+    why.push(`DestinationRule ${dr!.namespace}/${dr!.name}: subset ${subset.name} = pods with ${Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(', ') || 'any labels'}.`);
+  }
+  const podsById = new Map(t.nodes.flatMap((n) => n.pods).map((p) => [p.id, p]));
+  const endpoints = service.endpoints.filter((e) => e.ready && (!sp || e.portName === sp.name) && Object.entries(labels).every(([k, v]) => podsById.get(e.podId ?? '')?.labels[k] === v));
+  if (!endpoints.length) return { ok: false, status: 503, flag: 'UH', why: [...why, `Cluster ${cluster} has no ready endpoint: Envoy answers 503 (UH, "no healthy upstream").`], virtualService: vs, cluster };
+  const loadBalancer = policy?.loadBalancer ?? 'LEAST_REQUEST';
+  // With no requests in flight every endpoint ties, so LEAST_REQUEST, ROUND_ROBIN and RANDOM all
+  // come down to a draw here; the seed stands for the proxy's state.
+  const endpoint = endpoints[rng.int(0, endpoints.length - 1)]!;
+  why.push(`Cluster ${cluster}: ${endpoints.length} endpoint(s) ${endpoints.map((e) => `${e.ip}:${e.port}`).join(', ')}; load balancer ${loadBalancer}${policy?.loadBalancer ? '' : ' (Istio\'s default)'} picks ${endpoint.ip}:${endpoint.port}.`);
+  const fault: { delayMs?: number; abortStatus?: number } = {};
+  if (routeInfo?.fault?.delay && rng.next() * 100 < routeInfo.fault.delay.percent) {
+    fault.delayMs = routeInfo.fault.delay.ms;
+    why.push(`Fault injection: this request is delayed ${routeInfo.fault.delay.ms / 1000} s (${routeInfo.fault.delay.percent}% of requests).`);
+  }
+  if (routeInfo?.fault?.abort && rng.next() * 100 < routeInfo.fault.abort.percent) {
+    fault.abortStatus = routeInfo.fault.abort.status;
+    why.push(`Fault injection: this request is aborted with ${routeInfo.fault.abort.status} (${routeInfo.fault.abort.percent}% of requests); it never reaches the upstream (response flag FI).`);
+  }
+  const retries = routeInfo?.retries ? { attempts: routeInfo.retries.attempts, perTryTimeoutMs: routeInfo.retries.perTryTimeoutMs, retryOn: routeInfo.retries.retryOn ?? DEFAULT_RETRIES.retryOn } : DEFAULT_RETRIES;
+  return { ok: true, service, virtualService: vs, route: position, destination: dest, cluster, subset: dest.subset, port, endpoints, endpoint, loadBalancer, fault, timeoutMs: routeInfo?.timeoutMs, retries, why };
+}
