@@ -3,6 +3,8 @@
 //   trace-packet  rules.iptables + flows.yaml
 //   kube-proxy-ipvs  params.yaml (proxier.mode ipvs) + input.yaml + expected.yaml
 //   kube-proxy-nftables  params.yaml (proxier.mode nftables) + input*.yaml + expected.nft and/or flows.yaml
+//   istio-iptables  params.yaml (source.repo istio/istio) + expected.iptables + flows.yaml (istioIptablesCases.ts)
+//   istio routing   cases.yaml with scenarios (apply lists) and requests (meshCases.ts)
 // Other layouts (nftables, IPVS, Gateway API, Istio, cndjp4) are reported as not supported yet.
 
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -18,6 +20,8 @@ import { kubeProxyNftables, normalizeNft, type NftParams } from '../engine/datap
 import { traceNft } from '../engine/dataplane/nftTracer.ts';
 import { ipInCidr } from '../engine/util/ip.ts';
 import type { Ruleset } from '../engine/dataplane/kubeProxyIptables.ts';
+import { isIstioIptablesCase, runIstioIptablesCase } from './istioIptablesCases.ts';
+import { isMeshCasesDir, runMeshCases } from './meshCases.ts';
 
 type Doc = Record<string, unknown>;
 interface Outcome { ok: boolean; detail: string; skipped?: boolean }
@@ -385,6 +389,8 @@ function summary(outcomes: Outcome[], note = ''): Outcome {
 export function runCase(dir: string, tr: Tracers = engineTracers): Outcome {
   const has = (f: string) => existsSync(join(dir, f));
   try {
+    if (isIstioIptablesCase(dir)) return runIstioIptablesCase(dir);
+    if (isMeshCasesDir(dir)) return runMeshCases(dir);
     if (has('params.yaml')) {
       const params = load(join(dir, 'params.yaml'));
       if ((params.proxier as Doc | undefined)?.mode === 'nftables') return runNftables(dir, tr);

@@ -67,6 +67,8 @@ export interface KubeProxyServicePort {
 }
 
 export type TableName = 'filter' | 'nat';
+/** Every iptables table the netfilter walker knows; raw and mangle are written only by Istio's sidecar capture. */
+export type NetfilterTable = TableName | 'mangle' | 'raw';
 
 export interface Chain {
   name: string;
@@ -75,7 +77,7 @@ export interface Chain {
 }
 
 export interface Ruleset {
-  tables: Record<TableName, Chain[]>;
+  tables: Record<TableName, Chain[]> & Partial<Record<'mangle' | 'raw', Chain[]>>;
   /** Chains that exist on the node but that kube-proxy does not write (kubelet's KUBE-FIREWALL). */
   foreign?: string[];
 }

@@ -3,11 +3,13 @@
 // < nat (DNAT, in PREROUTING/OUTPUT) < filter < nat (SNAT, in POSTROUTING/INPUT).
 // The nat table is consulted only for a connection's first packet (nf_nat_inet_fn looks the
 // rules up only when the conntrack entry has no NAT binding yet); later packets reuse the binding.
+// raw and mangle are walked when a ruleset has them (Istio's sidecar capture: TPROXY, marks,
+// conntrack zones); `restoreNoflush` applies iptables-restore --noflush input to a ruleset.
 
 import type { RuleStep } from '../types.ts';
 import type { Prng } from '../util/prng.ts';
 import { ipInCidr } from '../util/ip.ts';
-import { builtinChains, type Ruleset, type TableName } from './kubeProxyIptables.ts';
+import { builtinChains, type NetfilterTable, type Ruleset } from './kubeProxyIptables.ts';
 
 export type Hook = 'PREROUTING' | 'INPUT' | 'FORWARD' | 'OUTPUT' | 'POSTROUTING';
 export type CtState = 'NEW' | 'ESTABLISHED' | 'RELATED' | 'INVALID';
@@ -22,6 +24,11 @@ export interface NfPacket {
   mark: number;
   inIface?: string;
   outIface?: string;
+  /** Owner of the sending socket, for "-m owner" (locally generated packets only; unset: no socket). */
+  uid?: number;
+  gid?: number;
+  /** The connection's mark ("-m connmark", CONNMARK --save-mark / --restore-mark); unset: 0. */
+  ctmark?: number;
 }
 
 export interface NfContext {
@@ -37,6 +44,8 @@ export interface NfContext {
   ipsets?: Record<string, { type: string; entries: string[] }>;
   /** Bridges whose ports count for "-m physdev --physdev-is-in". */
   bridges?: ReadonlySet<string>;
+  /** "-m socket": whether a local socket owns the packet's connection (unset: none does). */
+  socket?: (p: NfPacket, opts: { transparent: boolean; nowildcard: boolean }) => boolean;
 }
 
 // An ipset of the hash / bitmap types is a hash table in the kernel (net/netfilter/ipset/
@@ -66,22 +75,73 @@ function inIpset(set: { type: string; entries: string[] } | undefined, flags: st
   return set.entries.some((e) => e.startsWith(`${key},`) && ipInCidr(third, e.slice(key.length + 1)));
 }
 
+/** A rule whose target ended a chain walk or captured the packet, in walk order. */
+export interface FiredRule {
+  target: 'ACCEPT' | 'DROP' | 'REJECT' | 'RETURN' | 'DNAT' | 'MASQUERADE' | 'REDIRECT' | 'TPROXY';
+  rule: RuleStep;
+}
+
 export interface HookResult {
   packet: NfPacket;
   verdict: 'ACCEPT' | 'DROP' | 'REJECT';
   steps: RuleStep[];
   dnat?: { ip: string; port: number; rule: RuleStep };
   snat?: { ip: string; rule: RuleStep };
+  /** nat REDIRECT: the packet now goes to a local port (ip: the address it was rewritten to). */
+  redirect?: { ip: string; port: number; rule: RuleStep };
+  /** mangle TPROXY: handed to the local socket on `port` (the packet keeps its destination). */
+  tproxy?: { ip?: string; port: number; mark: number; rule: RuleStep };
+  /** Terminating targets that fired (ACCEPT, DROP, REJECT, RETURN, DNAT, MASQUERADE, REDIRECT, TPROXY). */
+  fired?: FiredRule[];
 }
 
-// Which tables each hook runs, in priority order. raw and mangle hold no rules here.
-const hookTables: Record<Hook, TableName[]> = {
-  PREROUTING: ['nat'],
-  INPUT: ['filter', 'nat'],
-  FORWARD: ['filter'],
-  OUTPUT: ['nat', 'filter'],
-  POSTROUTING: ['nat'],
+// Which tables each hook runs, in priority order (NF_IP_PRI_RAW < MANGLE < NAT_DST < FILTER <
+// NAT_SRC). A ruleset without raw / mangle tables (kube-proxy's) skips them.
+const hookTables: Record<Hook, NetfilterTable[]> = {
+  PREROUTING: ['raw', 'mangle', 'nat'],
+  INPUT: ['mangle', 'filter', 'nat'],
+  FORWARD: ['mangle', 'filter'],
+  OUTPUT: ['raw', 'mangle', 'nat', 'filter'],
+  POSTROUTING: ['mangle', 'nat'],
 };
+
+/** Built-in chains per table (iptables(8) TABLES). */
+export const tableBuiltins: Record<NetfilterTable, string[]> = {
+  ...builtinChains,
+  mangle: ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'],
+  raw: ['PREROUTING', 'OUTPUT'],
+};
+
+/** A number as iptables reads marks and masks (strtoul base 0: "0x…" hex, "0…" octal, else decimal). */
+export function parseNumber(s: string): number {
+  const t = s.trim();
+  if (/^0x[0-9a-f]+$/i.test(t)) return parseInt(t.slice(2), 16) >>> 0;
+  if (/^0[0-7]+$/.test(t)) return parseInt(t, 8) >>> 0;
+  return /^\d+$/.test(t) ? Number(t) >>> 0 : NaN;
+}
+
+/** "value[/mask]" of --mark, --set-mark, --tproxy-mark … (mask default 0xffffffff). */
+function valueMask(s: string): [number, number] {
+  const [v, m] = s.split('/');
+  return [parseNumber(v ?? ''), m === undefined ? 0xffffffff : parseNumber(m)];
+}
+
+/** A port ("80") or range ("1000:2000") as --dport / --dports take them. */
+function portMatch(spec: string): (port: number) => boolean {
+  const [a, b] = spec.split(':');
+  const lo = a === '' ? 0 : Number(a);
+  const hi = b === undefined ? lo : b === '' ? 65535 : Number(b);
+  return (port) => port >= lo && port <= hi;
+}
+
+/** --uid-owner / --gid-owner: a number or "a-b" range; names are not resolved (never match). */
+function idMatch(spec: string): (id: number | undefined) => boolean {
+  const m = /^(\d+)(?:-(\d+))?$/.exec(spec);
+  if (!m) return () => false;
+  const lo = Number(m[1]);
+  const hi = m[2] === undefined ? lo : Number(m[2]);
+  return (id) => id !== undefined && id >= lo && id <= hi;
+}
 
 interface ParsedRule {
   text: string;
@@ -122,6 +182,9 @@ export function parseRule(text: string): ParsedRule {
   const r: ParsedRule = { text, tests: [], unsupported: [], targetArgs: {}, stateful: false };
   let recentName = '';
   let neg = false;
+  /** The match module the options that follow belong to ("-m mark" vs "-m connmark" both have --mark). */
+  let module = '';
+  const sock = { transparent: false, nowildcard: false };
   const add = (f: (p: NfPacket, c: NfContext) => boolean) => {
     const n = neg;
     r.tests.push(n ? (p, c) => !f(p, c) : f);
@@ -132,7 +195,18 @@ export function parseRule(text: string): ParsedRule {
     const arg = () => t[++i] ?? '';
     switch (tok) {
       case '!': neg = true; break;
-      case '-m': arg(); break; // the match module; its options follow
+      case '-m': {
+        // The match module; its options follow. "-m socket" is itself a test (xt_socket).
+        module = arg();
+        if (module === 'socket') {
+          r.stateful = true;
+          add((p, c) => c.socket?.(p, sock) ?? false);
+        }
+        break;
+      }
+      case '--transparent': sock.transparent = true; break;
+      case '--nowildcard': sock.nowildcard = true; break;
+      case '--restore-skmark': break;
       case '--comment':
         // iptables-save quotes comments with spaces; hand-written rules may not: take words up to the next option.
         arg();
@@ -142,8 +216,17 @@ export function parseRule(text: string): ParsedRule {
       case '-p': { const v = arg(); add((p) => p.proto === v); break; }
       case '-s': { const v = arg(); add((p) => inCidr(v, p.src)); break; }
       case '-d': { const v = arg(); add((p) => inCidr(v, p.dst)); break; }
-      case '--dport': { const v = Number(arg()); add((p) => p.dport === v); break; }
-      case '--sport': { const v = Number(arg()); add((p) => p.sport === v); break; }
+      case '--dport': { const m = portMatch(arg()); add((p) => m(p.dport)); break; }
+      case '--sport': { const m = portMatch(arg()); add((p) => m(p.sport)); break; }
+      // -m multiport: any listed port or range.
+      case '--dports': case '--destination-ports': { const ms = arg().split(',').map(portMatch); add((p) => ms.some((m) => m(p.dport))); break; }
+      case '--sports': case '--source-ports': { const ms = arg().split(',').map(portMatch); add((p) => ms.some((m) => m(p.sport))); break; }
+      case '--ports': { const ms = arg().split(',').map(portMatch); add((p) => ms.some((m) => m(p.dport) || m(p.sport))); break; }
+      // -m owner (xt_owner): a packet without a socket fails every non-negated owner test.
+      case '--uid-owner': { const m = idMatch(arg()); add((p) => m(p.uid)); break; }
+      case '--gid-owner': { const m = idMatch(arg()); add((p) => m(p.gid)); break; }
+      case '--socket-exists': add((p) => p.uid !== undefined); break;
+      case '--suppl-groups': break; // only the primary group is modelled
       case '-i': { const v = arg(); add((p) => ifaceMatches(v, p.inIface)); break; }
       case '-o': { const v = arg(); add((p) => ifaceMatches(v, p.outIface)); break; }
       case '--dst-type': { const v = arg(); add((p, c) => v === 'LOCAL' && c.localIPs.has(p.dst)); break; }
@@ -158,7 +241,8 @@ export function parseRule(text: string): ParsedRule {
         add(() => false);
         break;
       }
-      case '--ctstate': {
+      case '--ctstate':
+      case '--state': {
         r.stateful = true;
         const states = arg().split(',');
         add((_p, c) => states.includes(c.ctstate) || (states.includes('DNAT') && c.ctDnat));
@@ -166,10 +250,9 @@ export function parseRule(text: string): ParsedRule {
       }
       case '--mark': {
         r.stateful = true;
-        const [v, m] = arg().split('/');
-        const value = parseInt(v!, 16);
-        const mask = m === undefined ? 0xffffffff : parseInt(m, 16);
-        add((p) => ((p.mark & mask) >>> 0) === (value & mask));
+        const [value, mask] = valueMask(arg());
+        const conn = module === 'connmark';
+        add((p) => (((conn ? p.ctmark ?? 0 : p.mark) & mask) >>> 0) === ((value & mask) >>> 0));
         break;
       }
       case '--match-set': {
@@ -193,17 +276,23 @@ export function parseRule(text: string): ParsedRule {
 }
 
 interface WalkState {
+  hook: Hook;
   steps: RuleStep[];
   packet: NfPacket;
   dnat?: HookResult['dnat'];
   snat?: HookResult['snat'];
+  redirect?: HookResult['redirect'];
+  tproxy?: HookResult['tproxy'];
+  fired: FiredRule[];
   depth: number;
 }
 
 type ChainOutcome = 'ACCEPT' | 'DROP' | 'REJECT' | 'RETURN' | undefined;
 
-function walkChain(rs: Ruleset, table: TableName, chainName: string, ctx: NfContext, st: WalkState): ChainOutcome {
-  const chain = rs.tables[table].find((c) => c.name === chainName);
+const hex = (n: number) => `0x${n.toString(16)}`;
+
+function walkChain(rs: Ruleset, table: NetfilterTable, chainName: string, ctx: NfContext, st: WalkState): ChainOutcome {
+  const chain = rs.tables[table]?.find((c) => c.name === chainName);
   if (!chain || st.depth > 32) return undefined;
   for (let i = 0; i < chain.rules.length; i++) {
     const text = chain.rules[i]!;
@@ -230,27 +319,84 @@ function walkChain(rs: Ruleset, table: TableName, chainName: string, ctx: NfCont
       continue;
     }
     const note = (s: string) => (step.effect = step.effect.startsWith('statistic') ? `${step.effect}; ${s}` : s);
+    const args = rule.targetArgs;
     switch (target) {
       case 'ACCEPT':
       case 'DROP':
       case 'REJECT':
       case 'RETURN':
         note(target);
+        st.fired.push({ target, rule: step });
         return target;
       case 'MARK': {
-        const or = rule.targetArgs['--or-mark'];
-        const xor = rule.targetArgs['--xor-mark'];
+        // xt_mark: --set-xmark v/m: mark = (mark & ~m) ^ v; --set-mark v/m: (mark & ~m) | v.
         const before = st.packet.mark;
-        if (or) st.packet = { ...st.packet, mark: (before | parseInt(or, 16)) >>> 0 };
-        if (xor) st.packet = { ...st.packet, mark: (before ^ parseInt(xor, 16)) >>> 0 };
-        note(`mark 0x${before.toString(16)} → 0x${st.packet.mark.toString(16)}`);
+        let mark = before;
+        if (args['--set-xmark'] !== undefined) { const [v, m] = valueMask(args['--set-xmark']); mark = ((mark & ~m) ^ v) >>> 0; }
+        if (args['--set-mark'] !== undefined) { const [v, m] = valueMask(args['--set-mark']); mark = ((mark & ~m) | v) >>> 0; }
+        if (args['--and-mark'] !== undefined) mark = (mark & parseNumber(args['--and-mark'])) >>> 0;
+        if (args['--or-mark']) mark = (before | parseNumber(args['--or-mark'])) >>> 0;
+        if (args['--xor-mark']) mark = (before ^ parseNumber(args['--xor-mark'])) >>> 0;
+        st.packet = { ...st.packet, mark };
+        note(`mark ${hex(before)} → ${hex(mark)}`);
         break;
+      }
+      case 'CONNMARK': {
+        // xt_connmark: --save-mark copies the packet mark to the connection, --restore-mark back.
+        const nfmask = args['--nfmask'] !== undefined ? parseNumber(args['--nfmask']) : args['--mask'] !== undefined ? parseNumber(args['--mask']) : 0xffffffff;
+        const ctmask = args['--ctmask'] !== undefined ? parseNumber(args['--ctmask']) : args['--mask'] !== undefined ? parseNumber(args['--mask']) : 0xffffffff;
+        const ct = st.packet.ctmark ?? 0;
+        if (args['--save-mark'] !== undefined) {
+          st.packet = { ...st.packet, ctmark: ((ct & ~ctmask) ^ (st.packet.mark & nfmask)) >>> 0 };
+          note(`connmark ${hex(ct)} → ${hex(st.packet.ctmark!)} (saved from the packet mark)`);
+        } else if (args['--restore-mark'] !== undefined) {
+          const before = st.packet.mark;
+          st.packet = { ...st.packet, mark: ((before & ~nfmask) ^ (ct & ctmask)) >>> 0 };
+          note(`mark ${hex(before)} → ${hex(st.packet.mark)} (restored from connmark)`);
+        } else {
+          const spec = args['--set-xmark'] ?? args['--set-mark'];
+          if (spec !== undefined) {
+            const [v, m] = valueMask(spec);
+            st.packet = { ...st.packet, ctmark: args['--set-xmark'] !== undefined ? ((ct & ~m) ^ v) >>> 0 : ((ct & ~m) | v) >>> 0 };
+          }
+          note(`connmark ${hex(ct)} → ${hex(st.packet.ctmark ?? 0)}`);
+        }
+        break;
+      }
+      case 'CT':
+        // raw table: conntrack zone / helper for the connection; no effect on this walk.
+        note(args['--notrack'] !== undefined ? 'CT --notrack' : `conntrack zone ${args['--zone'] ?? '0'}`);
+        break;
+      case 'REDIRECT': {
+        // nf_nat_redirect: to the incoming interface's primary address (PREROUTING) or loopback (OUTPUT).
+        const spec = args['--to-ports'] ?? args['--to-port'] ?? '';
+        const port = spec ? Number(spec.split(/[-:]/)[0]) : st.packet.dport;
+        const v6 = st.packet.dst.includes(':');
+        const ip = st.hook === 'PREROUTING' ? (st.packet.inIface ? ctx.ifaceAddress(st.packet.inIface) : undefined) ?? st.packet.dst : v6 ? '::1' : '127.0.0.1';
+        st.packet = { ...st.packet, dst: ip, dport: port };
+        st.redirect = { ip, port, rule: step };
+        st.fired.push({ target, rule: step });
+        note(`REDIRECT to local port ${port}`);
+        return 'ACCEPT';
+      }
+      case 'TPROXY': {
+        // xt_TPROXY: the packet goes to the local socket on --on-port (destination unchanged) and
+        // gets --tproxy-mark, which policy routing uses to deliver it locally.
+        const port = Number(args['--on-port'] ?? st.packet.dport);
+        const before = st.packet.mark;
+        const [v, m] = args['--tproxy-mark'] !== undefined ? valueMask(args['--tproxy-mark']) : [0, 0];
+        st.packet = { ...st.packet, mark: ((before & ~m) ^ v) >>> 0 };
+        st.tproxy = { ip: args['--on-ip'], port, mark: st.packet.mark, rule: step };
+        st.fired.push({ target, rule: step });
+        note(`TPROXY to local port ${port}, mark ${hex(before)} → ${hex(st.packet.mark)}`);
+        return 'ACCEPT';
       }
       case 'DNAT': {
         const to = rule.targetArgs['--to-destination'] ?? '';
         const [ip, port] = to.split(':');
         st.packet = { ...st.packet, dst: ip!, dport: port ? Number(port) : st.packet.dport };
         st.dnat = { ip: ip!, port: st.packet.dport, rule: step };
+        st.fired.push({ target, rule: step });
         note(`DNAT to ${to}`);
         return 'ACCEPT';
       }
@@ -260,6 +406,7 @@ function walkChain(rs: Ruleset, table: TableName, chainName: string, ctx: NfCont
           st.packet = { ...st.packet, src: addr };
           st.snat = { ip: addr, rule: step };
         }
+        st.fired.push({ target, rule: step });
         note(`MASQUERADE: source becomes ${addr ?? '?'}`);
         return 'ACCEPT';
       }
@@ -280,13 +427,94 @@ function walkChain(rs: Ruleset, table: TableName, chainName: string, ctx: NfCont
  * table is skipped (conntrack applies the existing binding instead).
  */
 export function runHook(rs: Ruleset, hook: Hook, packet: NfPacket, ctx: NfContext, natWalk: boolean): HookResult {
-  const st: WalkState = { steps: [], packet, depth: 0 };
+  const st: WalkState = { hook, steps: [], packet, depth: 0, fired: [] };
+  const result = (verdict: HookResult['verdict']): HookResult => {
+    const r: HookResult = { packet: st.packet, verdict, steps: st.steps, dnat: st.dnat, snat: st.snat };
+    // Optional fields only when the walk produced them.
+    if (st.redirect) r.redirect = st.redirect;
+    if (st.tproxy) r.tproxy = st.tproxy;
+    if (st.fired.length) r.fired = st.fired;
+    return r;
+  };
   for (const table of hookTables[hook]) {
     if (table === 'nat' && !natWalk) continue;
-    if (!builtinChains[table].includes(hook)) continue;
+    if (!rs.tables[table] || !tableBuiltins[table].includes(hook)) continue;
     const res = walkChain(rs, table, hook, ctx, st);
-    if (res === 'DROP' || res === 'REJECT') return { packet: st.packet, verdict: res, steps: st.steps, dnat: st.dnat, snat: st.snat };
+    if (res === 'DROP' || res === 'REJECT') return result(res);
   }
   // Built-in chains' policy is ACCEPT on kubeadm nodes.
-  return { packet: st.packet, verdict: 'ACCEPT', steps: st.steps, dnat: st.dnat, snat: st.snat };
+  return result('ACCEPT');
+}
+
+/**
+ * Apply iptables-restore input with --noflush to a ruleset (a copy is returned): "* table"
+ * blocks ending in COMMIT, "-N chain", "-A chain rule", "-I chain [n] rule" (n is 1-based; the
+ * inserts take effect in file order, so later ones push earlier ones down), ":CHAIN policy
+ * [counters]" declarations. Chains already present keep their rules (no flush). Errors where
+ * iptables-restore fails: unknown chain, duplicate -N, insert position past the end.
+ */
+export function restoreNoflush(text: string, base?: Ruleset): Ruleset {
+  const tables: Partial<Record<NetfilterTable, { name: string; rules: string[] }[]>> = {};
+  const known: NetfilterTable[] = ['filter', 'nat', 'mangle', 'raw'];
+  const tableOf = (t: NetfilterTable) => {
+    let cs = tables[t];
+    if (!cs) {
+      cs = (base?.tables[t] ?? []).map((c) => ({ name: c.name, rules: [...c.rules] }));
+      for (const b of tableBuiltins[t]) if (!cs.some((c) => c.name === b)) cs.push({ name: b, rules: [] });
+      tables[t] = cs;
+    }
+    return cs;
+  };
+  let current: NetfilterTable | undefined;
+  const lines = text.split('\n');
+  lines.forEach((raw, n) => {
+    const line = raw.trim();
+    const fail = (why: string) => {
+      throw new Error(`iptables-restore line ${n + 1}: ${why}: ${line}`);
+    };
+    if (line === '' || line.startsWith('#')) return;
+    if (line.startsWith('*')) {
+      const t = line.slice(1).trim() as NetfilterTable;
+      if (!known.includes(t)) fail('unknown table');
+      current = t;
+      tableOf(t);
+      return;
+    }
+    if (line === 'COMMIT') {
+      current = undefined;
+      return;
+    }
+    if (!current) fail('rule outside a table');
+    const chains = tableOf(current!);
+    const find = (name: string) => chains.find((c) => c.name === name) ?? fail(`no chain ${name}`);
+    if (line.startsWith(':')) {
+      const name = line.slice(1).split(/\s+/)[0]!;
+      if (!chains.some((c) => c.name === name)) chains.push({ name, rules: [] });
+      return;
+    }
+    const t = tokenize(line);
+    if (t[0] === '-N' && t[1]) {
+      if (chains.some((c) => c.name === t[1])) fail('chain already exists');
+      chains.push({ name: t[1], rules: [] });
+    } else if (t[0] === '-A' && t[1]) {
+      find(t[1])!.rules.push(ruleText(line, 2));
+    } else if (t[0] === '-I' && t[1]) {
+      const c = find(t[1])!;
+      const pos = /^\d+$/.test(t[2] ?? '') ? Number(t[2]) : 1;
+      if (pos < 1 || pos > c.rules.length + 1) fail('index of insertion too big');
+      c.rules.splice(pos - 1, 0, ruleText(line, /^\d+$/.test(t[2] ?? '') ? 3 : 2));
+    } else {
+      fail('unsupported command');
+    }
+  });
+  const out: Ruleset = { ...base, tables: { filter: base?.tables.filter ?? [], nat: base?.tables.nat ?? [], ...(base?.tables.mangle ? { mangle: base.tables.mangle } : {}), ...(base?.tables.raw ? { raw: base.tables.raw } : {}) } };
+  for (const t of known) if (tables[t]) out.tables[t] = tables[t];
+  return out;
+}
+
+/** The rule of an "-A chain …" / "-I chain n …" line without its first `skip` words, spacing kept. */
+function ruleText(line: string, skip: number): string {
+  let rest = line;
+  for (let i = 0; i < skip; i++) rest = rest.replace(/^\S+\s*/, '');
+  return rest;
 }
