@@ -99,7 +99,8 @@ export function main(argv: string[]): number {
     console.error('--seed must be a non-negative integer');
     return 2;
   }
-  const trace: Trace = traceFlow(snap.topology, { name: base?.name ?? 'cli', from, to, protocol: 'TCP' }, seed);
+  const same = base && base.from === from && base.to === to;
+  const trace: Trace = traceFlow(snap.topology, { name: base?.name ?? 'cli', from, to, protocol: 'TCP', ...(same && base.http ? { http: base.http } : {}) }, seed);
   if (cmd === 'pcap') {
     if (!values.output) {
       console.error('pcap needs -o <out.pcap>');

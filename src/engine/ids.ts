@@ -11,6 +11,8 @@ export const ids = {
   pod: (podId: string) => `pod:${podId}`,
   /** The pod's own eth0 (inside the pod's network namespace). */
   podEth0: (podId: string) => `pod:${podId}:eth0`,
+  /** The pod's injected istio-proxy (Envoy) and its capture rules. */
+  sidecar: (podId: string) => `pod:${podId}:istio-proxy`,
   service: (svcId: string) => `svc:${svcId}`,
   /** The node network: the L2 segment all nodes' eth0 attach to. */
   nodeNetwork: () => 'net:nodes',

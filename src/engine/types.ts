@@ -2,6 +2,7 @@
 // plain, structured-clonable data (no classes, no functions, no Maps).
 
 import type { DiagnosticCode } from './model/diagnostics.ts';
+import type { AppBehaviorInfo } from './mesh/apps.ts';
 
 /** Where in the user's text an object or field came from. Lines and columns are 1-based. */
 export interface SourceRef {
@@ -87,6 +88,9 @@ export interface PodInfo {
   owner?: string;
   /** Cilium: the pod's security identity (shared by every pod with the same identity labels). */
   identity?: number;
+  annotations?: Record<string, string>;
+  /** Istio: the injected istio-proxy sidecar, and why it was injected. */
+  sidecar?: SidecarInfo;
   /** Host end of the pod's veth pair, attached to cni0. */
   hostVeth: NetInterface;
   /** The pod's own eth0 (the container end of the veth pair). */
@@ -234,6 +238,18 @@ export interface Topology {
   policies: NetworkPolicyInfo[];
   /** Istio's traffic-management objects (networking.istio.io). */
   mesh: MeshConfig;
+  /** What the applications do with a request (AppBehavior objects, podpath.dev; mesh/apps.ts). */
+  apps?: AppBehaviorInfo[];
+}
+
+/** An injected Istio sidecar: Envoy runs as UID/GID 1337, and the pod's capture rules follow its annotations. */
+export interface SidecarInfo {
+  proxyUid: number;
+  proxyGid: number;
+  /** Why the injector injected it ("namespace label istio-injection=enabled", …). */
+  reason: string;
+  /** The pod annotations that change the capture rules (traffic.sidecar.istio.io/*, sidecar.istio.io/interceptionMode). */
+  captureAnnotations: Record<string, string>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -418,6 +434,8 @@ export interface FlowSpec {
   /** host:port as the client would type it (a Service name, FQDN, ClusterIP or pod IP). */
   to: string;
   protocol: 'TCP';
+  /** The HTTP request the client sends over the connection (what a sidecar's Envoy routes on). */
+  http?: { method: string; path: string; headers: Record<string, string> };
   /** Which Flow object (if any) described it. */
   source?: SourceRef;
   name: string;
@@ -436,6 +454,7 @@ export type MechanismKind =
   | 'ipip-decap'
   | 'policy'
   | 'ebpf'
+  | 'envoy'
   | 'wire'
   | 'vxlan-decap'
   | 'deliver';

@@ -3,6 +3,8 @@
 
 import type { ClusterSettings, Diagnostic, FlowSpec, MeshConfig, NetworkPolicyInfo, NodeInfo, PodInfo, Topology } from '../types.ts';
 import { ISTIO_KINDS, ISTIO_NETWORKING_VERSIONS, readDestinationRule, readGateway, readVirtualService } from '../mesh/objects.ts';
+import { APP_BEHAVIOR_KIND, readAppBehavior, type AppBehaviorInfo } from '../mesh/apps.ts';
+import { injectSidecars } from '../mesh/inject.ts';
 import { readNetworkPolicy } from './networkPolicy.ts';
 import { ids } from '../ids.ts';
 import { flannelDefaults, flannelInterfaces, flannelNodeTables, nodeEth0 } from '../dataplane/flannel.ts';
@@ -77,6 +79,7 @@ export function buildCluster(text: string, opts: BuildOptions = {}): ClusterMode
   const nsUses: { ns: string; r: DocReader; meta: ObjectMeta }[] = [];
   const cniIn: { choice: CniChoice; r: DocReader; meta: ObjectMeta }[] = [];
   const mesh: MeshConfig = { virtualServices: [], destinationRules: [], gateways: [] };
+  const apps: AppBehaviorInfo[] = [];
   const policiesIn: NetworkPolicyInfo[] = [];
   const nsLabels = new Map<string, Record<string, string>>();
 
@@ -102,6 +105,17 @@ export function buildCluster(text: string, opts: BuildOptions = {}): ClusterMode
     if (meta.kind === 'ConfigMap' && meta.apiVersion === 'v1' && meta.name === 'cilium-config') {
       const c = ciliumFromConfigMap(r, meta);
       if (c) cniIn.push({ choice: c, r, meta });
+      continue;
+    }
+    // What the applications do with a request (mesh/apps.ts).
+    if (meta.kind === APP_BEHAVIOR_KIND) {
+      const key = `${meta.kind}/${meta.namespace}/${meta.name}`;
+      if (seen.has(key)) {
+        r.report('PP008', 'error', `${meta.kind} ${meta.namespace}/${meta.name} is defined twice; the later one is ignored.`, meta.raw, 'metadata');
+        continue;
+      }
+      seen.set(key, meta);
+      pushDefined(apps, readAppBehavior(r, meta));
       continue;
     }
     // Istio's traffic management (mesh/objects.ts).
@@ -200,6 +214,8 @@ export function buildCluster(text: string, opts: BuildOptions = {}): ClusterMode
   }
   const namespaceLabels = Object.fromEntries([...namespaces].sort().map((ns) => [ns, { ...(nsLabels.get(ns) ?? {}), 'kubernetes.io/metadata.name': ns }]));
   const topology: Topology = { settings, nodes, services, namespaces: [...namespaces].sort(), namespaceLabels, policies: policiesIn, mesh };
+  injectSidecars(topology);
+  if (apps.length) topology.apps = apps;
   const flows = buildFlows(flowsIn, topology);
   return { topology, flows, diagnostics, failed: parsed.error !== undefined };
 }
@@ -330,6 +346,7 @@ function placePods(podsIn: PodSpecIn[], nodes: NodeInfo[], s: ClusterSettings, o
       ip,
       mac: macFor(`pod:${id}`),
       labels: p.labels,
+      annotations: p.annotations,
       containers: p.containers,
       owner: p.owner,
       hostVeth: { id: ids.nodeIf(node.name, vethName), name: vethName, kind: 'veth', mac: calico ? CALI_MAC : macFor(`veth:${id}`), mtu },
@@ -382,7 +399,9 @@ function buildFlows(flowsIn: FlowIn[], t: Topology): FlowSpec[] {
       f.r.report('PP010', 'error', `Flow ${f.meta.name}: spec.to must be host:port (found ${JSON.stringify(f.to ?? null)}).`, spec ?? f.meta.raw, 'to');
       continue;
     }
-    flows.push({ name: f.meta.name, from: f.from, to: f.to, protocol: 'TCP', source: f.meta.source });
+    const req = spec && typeof spec === 'object' ? f.r.map(spec as Obj, 'request') : undefined;
+    const http = req ? { method: f.r.str(req, 'method') ?? 'GET', path: f.r.str(req, 'path') ?? '/', headers: Object.fromEntries(Object.entries(f.r.strings(req, 'headers')).map(([k, v]) => [k.toLowerCase(), v])) } : undefined;
+    flows.push({ name: f.meta.name, from: f.from, to: f.to, protocol: 'TCP', ...(http ? { http } : {}), source: f.meta.source });
   }
   if (flows.length === 0) {
     // Default: from the first pod that backs no Service to the first Service with endpoints.

@@ -16,6 +16,8 @@ export interface PodSpecIn {
   namespace: string;
   name: string;
   labels: Record<string, string>;
+  /** The pod's (or its template's) annotations: Istio reads sidecar.istio.io/* and traffic.sidecar.istio.io/* from them. */
+  annotations: Record<string, string>;
   containers: Container[];
   tolerations: Toleration[];
   nodeName?: string;
@@ -70,7 +72,7 @@ export function expandWorkload(r: DocReader, meta: ObjectMeta): PodSpecIn[] {
   const raw = meta.raw;
   if (meta.kind === 'Pod') {
     const s = readPodSpec(r, r.map(raw, 'spec'), raw);
-    return [{ namespace: meta.namespace, name: meta.name, labels: meta.labels, ...s, spread: { key: `${meta.namespace}/${meta.name}`, index: 0 }, source: meta.source }];
+    return [{ namespace: meta.namespace, name: meta.name, labels: meta.labels, annotations: meta.annotations, ...s, spread: { key: `${meta.namespace}/${meta.name}`, index: 0 }, source: meta.source }];
   }
   const spec = r.map(raw, 'spec');
   if (!spec) {
@@ -89,7 +91,7 @@ export function expandWorkload(r: DocReader, meta: ObjectMeta): PodSpecIn[] {
   }
   const podSpec = readPodSpec(r, template ? r.map(template, 'spec') : undefined, template ?? spec);
   const owner = `${meta.kind} ${meta.namespace}/${meta.name}`;
-  const base = { namespace: meta.namespace, labels, ...podSpec, owner, source: meta.source };
+  const base = { namespace: meta.namespace, labels, annotations: r.strings(tmeta, 'annotations'), ...podSpec, owner, source: meta.source };
   const spread = (index: number) => ({ key: `${meta.kind}/${meta.namespace}/${meta.name}`, index });
 
   if (meta.kind === 'DaemonSet') return [{ ...base, name: meta.name, perNode: true, spread: spread(0) }];

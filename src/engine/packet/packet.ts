@@ -149,3 +149,23 @@ export function ipipDecap(p: Packet): Packet {
   const e = eth(p);
   return { headers: [e, ...p.headers.slice(2)], length: p.length - IPV4_LEN };
 }
+
+/**
+ * A TCP segment carrying an HTTP/1.1 message (request or response head, no body) on an
+ * established connection: PSH+ACK, Linux's "nop nop TS" options (12 bytes, so the TCP header is 32).
+ */
+export function httpSegment(o: { srcMac: string; dstMac: string; src: string; dst: string; sport: number; dport: number; seq: number; ack: number; firstLine: string; headers: [string, string][] }): Packet {
+  const http = { proto: 'http' as const, firstLine: o.firstLine, headers: o.headers };
+  const payload = `${o.firstLine}\r\n${o.headers.map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`.length;
+  const ipLen = IPV4_LEN + 32 + payload;
+  const conn = `${o.src}|${o.sport}|${o.dst}|${o.dport}`;
+  return {
+    headers: [
+      { proto: 'ethernet', src: o.srcMac, dst: o.dstMac, etherType: 'IPv4' },
+      { proto: 'ipv4', src: o.src, dst: o.dst, ttl: 64, protocol: 'TCP', totalLength: ipLen, df: true, id: fnv1a32(`${conn}|data`) & 0xffff, tos: 0 },
+      { proto: 'tcp', srcPort: o.sport, dstPort: o.dport, flags: ['PSH', 'ACK'], seq: o.seq, ack: o.ack, window: 502, options: ['nop', 'nop', `TS val ${fnv1a32(`${conn}|ts`) >>> 0} ecr 0`] },
+      http,
+    ],
+    length: ETH_LEN + ipLen,
+  };
+}

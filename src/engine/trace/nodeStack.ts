@@ -13,6 +13,7 @@ import { CALI_MAC, CALICO_GATEWAY } from '../dataplane/calico.ts';
 import { overIpip, overVxlan, toPeerNode } from './underlay.ts';
 import { fromContainer, fromHost, fromNetdev } from './cilium.ts';
 import { replyToNodeSocket } from './nodeClient.ts';
+import { meshInbound } from './mesh.ts';
 import { decide, describePolicy, podByIP } from '../dataplane/policy.ts';
 import { macFor } from '../model/names.ts';
 import { CITE_CALICO, CITE_NETFILTER, CITE_NFTABLES, Walk, chainPath, key, nfContext, nfPacket, nodeLocalIPs, tupleOf, type CtEntry, type CtHit } from './walk.ts';
@@ -429,6 +430,7 @@ function toLocalPod(w: Walk, node: NodeInfo, p: Packet, switched: boolean): Arri
 
 export function deliverToPod(w: Walk, node: NodeInfo, pod: PodInfo, framed: Packet): Arrival {
   const port = tcp(framed).dstPort;
+  if (pod.sidecar && w.direction === 'request' && meshInbound(w, node, pod, framed)) return { kind: 'delivered', to: { pod }, packet: framed };
   const listening = pod.containers.some((c) => c.ports.some((cp) => cp.containerPort === port)) || pod.containers.every((c) => c.ports.length === 0);
   w.add(ids.podEth0(pod.id), node.name, { kind: 'deliver', title: `delivered to ${pod.name} ${ip(framed).dst}:${port}`, detail: w.direction === 'reply' ? `${pod.name}'s eth0 receives it; the kernel matches it to the socket that sent the SYN (port ${port}).` : listening ? `${pod.name}'s eth0 receives it; the process listening on port ${port} gets the segment.` : `${pod.name} declares no containerPort ${port}; if nothing listens there the kernel answers with a TCP RST. (containerPort is informational; podpath assumes the port is served.)` }, framed, framed);
   return { kind: 'delivered', to: { pod }, packet: framed };

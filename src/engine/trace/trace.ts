@@ -16,6 +16,7 @@ import { Walk } from './walk.ts';
 import { CALI_MAC, CALICO_GATEWAY } from '../dataplane/calico.ts';
 import { CITE_SOCK, routerIPOf, socketConnect } from './cilium.ts';
 import { fromNode } from './nodeClient.ts';
+import { meshExchange, meshOutbound } from './mesh.ts';
 
 /** The default external client: an address from TEST-NET-2 (RFC 5737), outside every cluster range. */
 export const DEFAULT_EXTERNAL_CLIENT = '198.51.100.7';
@@ -54,19 +55,26 @@ export function traceFlow(t: Topology, flow: FlowSpec, seed: number): Trace {
     backend.node,
     {
       kind: 'socket',
-      title: `${backend.name} answers: SYN-ACK ${backend.ip}:${tcp(seen).dstPort} → ${ip(seen).src}:${tcp(seen).srcPort}`,
+      title: backend.sidecar ? `${backend.name}'s istio-proxy answers: SYN-ACK ${backend.ip}:${tcp(seen).dstPort} → ${ip(seen).src}:${tcp(seen).srcPort}` : `${backend.name} answers: SYN-ACK ${backend.ip}:${tcp(seen).dstPort} → ${ip(seen).src}:${tcp(seen).srcPort}`,
       detail: `The backend saw the connection come from ${ip(seen).src}:${tcp(seen).srcPort} and answers it; it never saw the Service's address.${w.externalClient && ip(seen).src !== w.externalClient ? ` The client's own address (${w.externalClient}) was masqueraded away on the way in.` : ''}`,
     },
     synAck,
     synAck,
   );
-  return answered(w, flow, seed, leavePod(w, backend, synAck), start.dialled, backend.id, {
+  const done = answered(w, flow, seed, leavePod(w, backend, synAck), start.dialled, backend.id, {
     connected: start.service
       ? `Connected: ${backend.id} (${backend.ip}:${tcp(seen).dstPort}) answered from ${start.dialled.ip}:${start.dialled.port} — the address Cilium's socket LB connected the socket to; getpeername() still reports ${start.service.ip}:${start.service.port}.`
       : `Connected: ${backend.id} (${backend.ip}:${tcp(seen).dstPort}) answered, and the client saw the reply come from ${start.dialled.ip}:${start.dialled.port}, the address it dialled.`,
     mismatch: (back) => `The reply reached the client from ${ip(back).src}:${tcp(back).srcPort}, not ${start.dialled.ip}:${start.dialled.port}: the client's TCP stack would reset it.`,
     backend: { podId: backend.id, ip: backend.ip, port: tcp(seen).dstPort, node: backend.node },
   });
+  // Istio: on the connections now set up, the HTTP request travels through both sidecars.
+  const client = w.mesh && findPod(t, flow.from);
+  if (done.verdict.kind === 'delivered' && w.mesh && client) {
+    const x = meshExchange(w, client, backend);
+    return { ...done, hops: w.hops, verdict: { ...done.verdict, message: x.message } };
+  }
+  return done;
 }
 
 /** The SYN-ACK answering `seen`, as the answering host's TCP stack sends it. */
@@ -142,6 +150,15 @@ function fromPod(w: Walk, flow: FlowSpec): Start {
     syn,
     syn,
   );
+  if (client.sidecar) {
+    // Istio: the pod's capture rules hand the connection to its Envoy, which connects upstream itself.
+    const host = flow.to.slice(0, flow.to.lastIndexOf(':'));
+    const http = { host, port: res.port, method: flow.http?.method ?? 'GET', path: flow.http?.path ?? '/', headers: flow.http?.headers ?? {} };
+    const macFor = (to: string) => (cni0 && inSubnet(node.podCIDR, to) ? (node.pods.find((x) => x.ip === to)?.mac ?? cni0.mac) : (cni0?.mac ?? (cilium ? client.hostVeth.mac : CALI_MAC)));
+    const m = meshOutbound(w, client, node, syn, http, macFor);
+    if ('verdict' in m) return { ok: false, verdict: m.verdict };
+    if (m.packet !== syn) return { ok: true, arrival: leavePod(w, client, m.packet), dialled: { ip: ip(m.packet).dst, port: tcp(m.packet).dstPort } };
+  }
   // With socket LB the socket is connected to the backend itself: its replies come from there.
   return { ok: true, arrival: leavePod(w, client, syn), dialled: lb?.backend ?? { ip: res.ip, port: res.port }, ...(lb?.backend ? { service: { ip: res.ip, port: res.port } } : {}) };
 }

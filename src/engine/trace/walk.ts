@@ -8,6 +8,16 @@ import type { Ruleset } from '../dataplane/kubeProxyIptables.ts';
 import { runHook, type CtState, type Hook, type HookResult, type NfContext, type NfPacket } from '../dataplane/netfilter.ts';
 import { ip, tcp } from '../packet/packet.ts';
 import type { Prng } from '../util/prng.ts';
+import type { CaptureRulesets } from '../istio/captureWalk.ts';
+import type { MeshDecision, MeshRequest } from '../mesh/routing.ts';
+
+/** A request a client sidecar routed: what the app asked, what Envoy decided, and whether the server's sidecar took it in. */
+export interface MeshState {
+  request: MeshRequest;
+  decision: Extract<MeshDecision, { ok: true }>;
+  appPacket: Packet;
+  inboundCaptured?: boolean;
+}
 
 export const CITE_NETFILTER = 'Linux net/netfilter (nf_conntrack_core.c, nf_nat_core.c); kubernetes pkg/proxy/iptables/proxier.go';
 export const CITE_NFTABLES = 'kubernetes pkg/proxy/nftables/proxier.go; Linux net/netfilter/nf_tables_core.c, nft_nat.c, nft_masq.c';
@@ -38,6 +48,9 @@ export class Walk {
   direction: Hop['direction'] = 'request';
   /** The external client of this flow, when it comes from outside the cluster. */
   externalClient?: string;
+  /** Istio: each sidecar pod's capture rules (built once per walk), and the request its Envoy routed. */
+  readonly meshRules = new Map<string, CaptureRulesets>();
+  mesh?: MeshState;
   /** The node whose own process is the client, when the flow starts on a node. */
   nodeClient?: string;
   private conntrack = new Map<string, Map<string, CtHit>>();

@@ -1,0 +1,127 @@
+// The Istio sidecar data path: the pod's capture rules (istio-iptables) redirect the app's
+// connection to its Envoy (15001); Envoy routes the HTTP request (mesh/routing.ts) and opens its own
+// connection to the chosen endpoint's pod IP — as UID 1337, which the rules let through, and
+// without a ClusterIP, so kube-proxy's DNAT is never on this path; at the server pod the rules
+// redirect the arriving connection to its Envoy's inbound listener (15006), which hands the request
+// to the app from 127.0.0.6.
+// Sources: istio/istio tools/istio-iptables/pkg/capture/run.go (the rules), pilot/pkg/networking/core
+// (listeners virtualOutbound 0.0.0.0:15001 and virtualInbound 0.0.0.0:15006 with original-destination
+// handling, per-port HTTP listeners and route configurations "<port>", inbound clusters
+// "inbound|<port>||", InboundPassthroughBindIpv4 127.0.0.6), security: automatic mutual TLS between
+// sidecars (PeerAuthentication default PERMISSIVE); Envoy's request headers (x-request-id,
+// x-forwarded-proto, x-envoy-attempt-count, x-forwarded-client-cert) and response headers
+// (server: istio-envoy, x-envoy-upstream-service-time).
+
+import type { Hop, NodeInfo, Packet, PodInfo, RuleStep, Verdict } from '../types.ts';
+import { ids } from '../ids.ts';
+import { captureRulesets, walkPodFlow, type CaptureOutcome, type CaptureRulesets } from '../istio/captureWalk.ts';
+import { sidecarCaptureConfig } from '../istio/captureRules.ts';
+import { routeRequest, type MeshRequest } from '../mesh/routing.ts';
+import { httpSegment, ip, setAddresses, tcp, tcpSegment } from '../packet/packet.ts';
+import { fnv1a32 } from '../util/hash.ts';
+import type { Walk } from './walk.ts';
+
+export const CITE_CAPTURE = 'istio/istio tools/istio-iptables/pkg/capture/run.go';
+export const CITE_ENVOY = 'istio/istio pilot/pkg/networking/core (listeners 15001 / 15006, route configuration per port, clusters); envoyproxy/envoy router';
+/** The application's processes: any UID but the proxy's 1337 (the capture rules only ask "is it 1337?"). */
+const APP_UID = 1000;
+
+function rulesOf(w: Walk, pod: PodInfo): CaptureRulesets {
+  let r = w.meshRules.get(pod.id);
+  if (!r) w.meshRules.set(pod.id, (r = captureRulesets(sidecarCaptureConfig({ annotations: pod.sidecar?.captureAnnotations ?? {}, podIPs: [pod.ip] }))));
+  return r;
+}
+
+const interfacesOf = (pod: PodInfo) => ({ lo: ['127.0.0.1'], eth0: [pod.ip] });
+
+/** "nat OUTPUT → ISTIO_OUTPUT → ISTIO_REDIRECT" from the jumps that fired. */
+function path(hook: string, steps: RuleStep[]): string {
+  const jumps = steps.filter((s) => s.matched && s.effect.includes('jump ')).map((s) => s.effect.slice(s.effect.indexOf('jump ') + 5));
+  const tables = [...new Set(steps.filter((s) => s.matched).map((s) => s.table))];
+  return `${tables.includes('mangle') ? 'mangle/' : ''}nat ${[hook, ...jumps].join(' → ')}`;
+}
+
+function outcomeText(o: CaptureOutcome): string {
+  return o.captured ? `${o.result} → port ${o.toPort ?? ''}` : o.result === 'RETURN' ? 'RETURN (not captured)' : `${o.result} (no Istio rule took it)`;
+}
+
+/**
+ * The app of a sidecar pod connects: its SYN meets the pod's nat OUTPUT rules. Captured, the
+ * connection goes to Envoy, which routes the request and connects upstream itself. Returns the
+ * packet that leaves the pod, or how the flow ended inside the pod.
+ */
+export function meshOutbound(w: Walk, client: PodInfo, node: NodeInfo, syn: Packet, http: MeshRequest, dstMacFor: (ip: string) => string): { packet: Packet } | { verdict: Exclude<Verdict, { kind: 'delivered' }> } {
+  const at = ids.sidecar(client.id);
+  const o = walkPodFlow(rulesOf(w, client), { direction: 'outbound', proto: 'tcp', src: ip(syn).src, sport: tcp(syn).srcPort, dst: ip(syn).dst, dport: tcp(syn).dstPort, uid: APP_UID, gid: APP_UID }, interfacesOf(client));
+  if (!o.captured) {
+    w.add(at, node.name, { kind: 'netfilter', title: `pod ${client.name}: ${path('OUTPUT', o.walk.steps)}: ${outcomeText(o)} — the sidecar does not see this connection`, detail: `The istio-init rules in the pod's network namespace let this connection out as it is (${o.result}); Envoy never sees it, so no VirtualService applies.`, rules: o.walk.steps, cite: CITE_CAPTURE }, syn, syn);
+    return { packet: syn };
+  }
+  const redirected = setAddresses(syn, { dst: '127.0.0.1', dport: o.toPort! });
+  w.add(at, node.name, { kind: 'netfilter', title: `pod ${client.name}: ${path('OUTPUT', o.walk.steps)}: REDIRECT → 127.0.0.1:${o.toPort}`, detail: `${client.name} has an istio-proxy sidecar (${client.sidecar!.reason}). The istio-init rules in the pod's own network namespace catch the app's connection in nat OUTPUT (the app does not run as UID 1337) and REDIRECT it to port ${o.toPort} on the loopback address: Envoy's outbound listener. conntrack remembers the original destination ${ip(syn).dst}:${tcp(syn).dstPort}, which Envoy reads back (SO_ORIGINAL_DST).`, rules: o.walk.steps, cite: CITE_CAPTURE }, syn, redirected);
+
+  const d = routeRequest(w.t, { kind: 'sidecar', pod: client }, http, w.rng);
+  const appReq = httpSegment({ srcMac: client.mac, dstMac: client.mac, src: client.ip, dst: ip(syn).dst, sport: tcp(syn).srcPort, dport: tcp(syn).dstPort, seq: (tcp(syn).seq + 1) >>> 0, ack: 1, firstLine: `${http.method} ${http.path} HTTP/1.1`, headers: [['host', `${http.host}:${http.port}`], ['user-agent', 'curl/8.5.0'], ['accept', '*/*'], ...Object.entries(http.headers)] });
+  const listener = `Envoy's virtualOutbound listener (0.0.0.0:15001) accepts the connection and hands it, by its original destination ${ip(syn).dst}:${tcp(syn).dstPort}, to the listener for port ${http.port} (0.0.0.0_${http.port}); its HTTP connection manager reads the request and looks it up in route configuration "${http.port}".`;
+  if (!d.ok || d.fault.abortStatus) {
+    const status = d.ok ? d.fault.abortStatus! : d.status;
+    const flag = d.ok ? 'FI' : d.flag;
+    const resp = httpSegment({ srcMac: client.mac, dstMac: client.mac, src: ip(syn).dst, dst: client.ip, sport: tcp(syn).dstPort, dport: tcp(syn).srcPort, seq: 1, ack: (tcp(syn).seq + 1) >>> 0, firstLine: `HTTP/1.1 ${status} ${statusText(status)}`, headers: [['content-length', '0'], ['date', 'Wed, 25 Nov 2026 00:00:00 GMT'], ['server', 'envoy']] });
+    w.add(at, node.name, { kind: 'envoy', title: `istio-proxy (${client.name}): ${status} ${flag} — answered by the client's own sidecar`, detail: `${listener} ${d.why.join(' ')} Envoy answers the app itself with HTTP ${status} (response flag ${flag}); no packet leaves the pod.`, cite: CITE_ENVOY }, appReq, resp);
+    return { verdict: { kind: 'rejected', at, message: `HTTP ${status} (${flag}) from ${client.name}'s sidecar: ${d.why[d.why.length - 1]}` } };
+  }
+  const e = d.endpoint;
+  const sport = w.rng.int(32768, 60999);
+  const up = tcpSegment({ srcMac: client.mac, dstMac: dstMacFor(e.ip), src: client.ip, dst: e.ip, sport, dport: e.port, flags: ['SYN'], seq: w.rng.int(0, 0xffffffff), ack: 0, mtu: w.t.settings.cni.mtu });
+  w.add(at, node.name, { kind: 'envoy', title: `istio-proxy (${client.name}): ${http.method} ${http.host}:${http.port}${http.path} → ${d.cluster} → ${e.ip}:${e.port}`, detail: `${listener} ${d.why.join(' ')}${d.fault.delayMs ? ` The fault filter holds the request ${d.fault.delayMs / 1000} s before forwarding it.` : ''} Envoy now opens its own connection to ${e.ip}:${e.port} — a pod address, so kube-proxy's ClusterIP DNAT is not on this path; and since the server has a sidecar too, the connection carries mutual TLS (Istio's automatic mTLS).`, cite: CITE_ENVOY }, appReq, up);
+  const o2 = walkPodFlow(rulesOf(w, client), { direction: 'outbound', proto: 'tcp', src: client.ip, sport, dst: e.ip, dport: e.port, uid: client.sidecar!.proxyUid, gid: client.sidecar!.proxyGid }, interfacesOf(client));
+  w.add(at, node.name, { kind: 'netfilter', title: `pod ${client.name}: ${path('OUTPUT', o2.walk.steps)}: ${outcomeText(o2)} (Envoy is UID ${client.sidecar!.proxyUid})`, detail: `Envoy's own connection meets the same rules, but "-m owner --uid-owner ${client.sidecar!.proxyUid} -j RETURN" lets the proxy's traffic out uncaptured — otherwise it would loop back into itself.`, rules: o2.walk.steps, cite: CITE_CAPTURE }, up, up);
+  w.mesh = { request: http, decision: d, appPacket: appReq };
+  return { packet: up };
+}
+
+/**
+ * A connection reaches a sidecar pod: nat PREROUTING's ISTIO_INBOUND redirects it to Envoy's
+ * inbound listener (15006). Returns whether it was captured (the hop is added either way).
+ */
+export function meshInbound(w: Walk, node: NodeInfo, pod: PodInfo, p: Packet): boolean {
+  const at = ids.sidecar(pod.id);
+  const o = walkPodFlow(rulesOf(w, pod), { direction: 'inbound', proto: 'tcp', src: ip(p).src, sport: tcp(p).srcPort, dst: ip(p).dst, dport: tcp(p).dstPort, iif: 'eth0' }, interfacesOf(pod));
+  if (!o.captured) {
+    w.add(at, node.name, { kind: 'netfilter', title: `pod ${pod.name}: ${path('PREROUTING', o.walk.steps)}: ${outcomeText(o)} — straight to the app`, detail: `The capture rules do not take port ${tcp(p).dstPort} in: the app gets the connection without its sidecar.`, rules: o.walk.steps, cite: CITE_CAPTURE }, p, p);
+    return false;
+  }
+  const redirected = setAddresses(p, { dport: o.toPort! });
+  w.add(at, node.name, { kind: 'netfilter', title: `pod ${pod.name}: ${path('PREROUTING', o.walk.steps)}: REDIRECT → ${pod.ip}:${o.toPort}`, detail: `The connection arrives in ${pod.name}'s network namespace, and the istio-init rules in nat PREROUTING redirect it to port ${o.toPort}: Envoy's inbound listener. The app's port ${tcp(p).dstPort} is only reached through Envoy.`, rules: o.walk.steps, cite: CITE_CAPTURE }, p, redirected);
+  w.add(at, node.name, { kind: 'envoy', title: `istio-proxy (${pod.name}) inbound: virtualInbound 0.0.0.0:${o.toPort} accepts the connection for port ${tcp(p).dstPort}`, detail: `Envoy's inbound listener picks the filter chain for the original destination port ${tcp(p).dstPort}${w.mesh ? ' and terminates the mutual TLS the client sidecar started (PeerAuthentication PERMISSIVE accepts both mTLS and plain text)' : '; the client has no sidecar, so the connection is plain text (PERMISSIVE mode accepts it)'}. It will forward requests to the app through cluster inbound|${tcp(p).dstPort}||, connecting from 127.0.0.6.`, cite: CITE_ENVOY }, redirected, redirected);
+  if (w.mesh) w.mesh.inboundCaptured = true;
+  return true;
+}
+
+/** The HTTP exchange on the established connections: the request through both proxies to the app, and the response back. */
+export function meshExchange(w: Walk, client: PodInfo, server: PodInfo): { status: number; message: string } {
+  const m = w.mesh!;
+  const d = m.decision;
+  const cnode = client.node;
+  const snode = server.node;
+  const rid = `${(fnv1a32(`${client.id}|${server.id}|${w.hops.length}`) >>> 0).toString(16).padStart(8, '0')}-${(w.rng.int(0, 0xffff)).toString(16).padStart(4, '0')}-4${(w.rng.int(0, 0xfff)).toString(16).padStart(3, '0')}-a${(w.rng.int(0, 0xfff)).toString(16).padStart(3, '0')}-${(w.rng.int(0, 0xffffffff)).toString(16).padStart(12, '0')}`;
+  const appHeaders = (m.appPacket.headers[3] as { headers: [string, string][] }).headers;
+  const upstream = httpSegment({ srcMac: client.mac, dstMac: server.mac, src: client.ip, dst: d.endpoint.ip, sport: 40000, dport: d.endpoint.port, seq: 1, ack: 1, firstLine: (m.appPacket.headers[3] as { firstLine: string }).firstLine, headers: [...appHeaders, ['x-forwarded-proto', 'http'], ['x-request-id', rid], ['x-envoy-attempt-count', '1'], ['x-envoy-decorator-operation', `${d.service.name}.${d.service.namespace}.svc.${w.t.settings.clusterDomain}:${d.port}/*`]] });
+  w.direction = 'request';
+  w.add(ids.sidecar(client.id), cnode, { kind: 'envoy', title: `istio-proxy (${client.name}) → ${server.name}: the request, inside mutual TLS`, detail: `On the connection just set up, the client's Envoy sends the request it routed. It adds x-request-id (the trace id every proxy keeps), x-forwarded-proto and x-envoy-attempt-count, and encrypts the whole exchange with the workloads' Istio certificates (shown here in clear).`, cite: CITE_ENVOY }, m.appPacket, upstream);
+  const toApp = httpSegment({ srcMac: server.mac, dstMac: server.mac, src: '127.0.0.6', dst: server.ip, sport: 41000, dport: d.endpoint.port, seq: 1, ack: 1, firstLine: (m.appPacket.headers[3] as { firstLine: string }).firstLine, headers: [...(upstream.headers[3] as { headers: [string, string][] }).headers, ['x-forwarded-client-cert', `By=spiffe://cluster.local/ns/${server.namespace}/sa/default;URI=spiffe://cluster.local/ns/${client.namespace}/sa/default`]] });
+  w.add(ids.sidecar(server.id), snode, { kind: 'envoy', title: `istio-proxy (${server.name}) → app: from 127.0.0.6 to ${server.ip}:${d.endpoint.port}`, detail: `The server's Envoy decrypts the request, adds x-forwarded-client-cert (the client's SPIFFE identity from its certificate) and passes it to the app through cluster inbound|${d.endpoint.port}||, connecting from 127.0.0.6 — an address the capture rules return on, so this hop is not captured again.`, cite: CITE_ENVOY }, upstream, toApp);
+  w.add(ids.podEth0(server.id), snode, { kind: 'deliver', title: `${server.name} gets ${(m.appPacket.headers[3] as { firstLine: string }).firstLine}`, detail: `The app sees the request coming from 127.0.0.6: the sidecar, not the client. The client's identity is in x-forwarded-client-cert.` }, toApp, toApp);
+  const took = 2 + (fnv1a32(rid) % 7);
+  const elapsed = took + (d.fault.delayMs ?? 0);
+  w.direction = 'reply';
+  const resp = httpSegment({ srcMac: client.mac, dstMac: client.mac, src: m.appPacket.headers[1]!.proto === 'ipv4' ? (m.appPacket.headers[1] as { dst: string }).dst : '', dst: client.ip, sport: m.request.port, dport: tcp(m.appPacket).srcPort, seq: 1, ack: 1, firstLine: 'HTTP/1.1 200 OK', headers: [['content-type', 'text/html; charset=utf-8'], ['server', 'envoy'], ['x-envoy-upstream-service-time', String(elapsed)]] });
+  w.add(ids.sidecar(client.id), cnode, { kind: 'envoy', title: `istio-proxy (${client.name}) → app: HTTP 200 from ${d.cluster}${d.fault.delayMs ? ` after the injected ${d.fault.delayMs / 1000} s delay` : ''}`, detail: `The app's response comes back through both proxies. The client's Envoy returns it on the app's original connection (the app still believes it talks to ${m.request.host}:${m.request.port}), with server: envoy and x-envoy-upstream-service-time: ${elapsed} (ms Envoy waited for the upstream${d.fault.delayMs ? ', including the fault delay' : ''}).`, cite: CITE_ENVOY }, resp, resp);
+  return { status: 200, message: `HTTP 200: ${client.name}'s sidecar routed ${m.request.method} ${m.request.host}:${m.request.port}${m.request.path} to ${d.cluster}${d.virtualService ? ` (VirtualService ${d.virtualService.namespace}/${d.virtualService.name}, route ${d.route?.index})` : ''}, endpoint ${server.name} ${d.endpoint.ip}:${d.endpoint.port}.` };
+}
+
+function statusText(s: number): string {
+  return ({ 200: 'OK', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable', 504: 'Gateway Timeout', 400: 'Bad Request', 403: 'Forbidden' } as Record<number, string>)[s] ?? 'Error';
+}
+
+export type { Hop };
