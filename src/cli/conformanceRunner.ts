@@ -5,6 +5,7 @@
 //   kube-proxy-nftables  params.yaml (proxier.mode nftables) + input*.yaml + expected.nft and/or flows.yaml
 //   istio-iptables  params.yaml (source.repo istio/istio) + expected.iptables + flows.yaml (istioIptablesCases.ts)
 //   istio routing   cases.yaml with scenarios (apply lists) and requests (meshCases.ts)
+//   cndjp4          cases.yaml with part1 / part2 (part 2, Istio 0.6 route rules: cndjp4Cases.ts)
 // Other layouts (nftables, IPVS, Gateway API, Istio, cndjp4) are reported as not supported yet.
 
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -22,6 +23,7 @@ import { ipInCidr } from '../engine/util/ip.ts';
 import type { Ruleset } from '../engine/dataplane/kubeProxyIptables.ts';
 import { isIstioIptablesCase, runIstioIptablesCase } from './istioIptablesCases.ts';
 import { isMeshCasesDir, runMeshCases } from './meshCases.ts';
+import { isCndjp4Dir, runCndjp4 } from './cndjp4Cases.ts';
 
 type Doc = Record<string, unknown>;
 interface Outcome { ok: boolean; detail: string; skipped?: boolean }
@@ -391,6 +393,7 @@ export function runCase(dir: string, tr: Tracers = engineTracers): Outcome {
   try {
     if (isIstioIptablesCase(dir)) return runIstioIptablesCase(dir);
     if (isMeshCasesDir(dir)) return runMeshCases(dir);
+    if (isCndjp4Dir(dir)) return runCndjp4(dir);
     if (has('params.yaml')) {
       const params = load(join(dir, 'params.yaml'));
       if ((params.proxier as Doc | undefined)?.mode === 'nftables') return runNftables(dir, tr);
