@@ -112,7 +112,7 @@ function sectionText(s: Section): string {
   return failed.length ? failed.join(' / ') : 'ok';
 }
 
-const show = (d: MeshDecision) => (d.ok ? `${d.service.name}${d.subset ? ` subset ${d.subset}` : ''} port ${d.port}` : `status ${d.status} (${d.flag})`);
+const show = (d: MeshDecision) => (d.ok ? `${d.service?.name ?? d.destination.host}${d.subset ? ` subset ${d.subset}` : ''} port ${d.port}` : `status ${d.status} (${d.flag})`);
 
 function checkCase(t: Topology, ns: string, c: Doc, label: string): MeshOutcome {
   const expect = (c.expect ?? {}) as Doc;
@@ -155,7 +155,7 @@ function checkCase(t: Topology, ns: string, c: Doc, label: string): MeshOutcome 
       continue;
     }
     if (!d.ok) return { ok: false, detail: `${label}: got ${show(d)}: ${d.why.slice(-1)[0]}` };
-    if (expect.destination !== undefined && d.service.name !== expect.destination) return { ok: false, detail: `${label}: routed to ${show(d)}, expected ${String(expect.destination)}` };
+    if (expect.destination !== undefined && (d.service?.name ?? d.destination.host) !== expect.destination) return { ok: false, detail: `${label}: routed to ${show(d)}, expected ${String(expect.destination)}` };
     if (expect.subset !== undefined && d.subset !== expect.subset) return { ok: false, detail: `${label}: routed to ${show(d)}, expected subset ${String(expect.subset)}` };
     if (expect.port !== undefined && d.port !== expect.port) return { ok: false, detail: `${label}: routed to ${show(d)}, expected port ${String(expect.port)}` };
     if (expect.fault !== undefined) {

@@ -335,10 +335,36 @@ export interface GatewayInfo {
   source: SourceRef;
 }
 
+/** A ServiceEntry: hosts outside (or inside) the mesh added to Istio's service registry. */
+export interface ServiceEntryInfo {
+  namespace: string;
+  name: string;
+  hosts: string[];
+  addresses: string[];
+  ports: { number: number; name: string; protocol: string }[];
+  location: 'MESH_EXTERNAL' | 'MESH_INTERNAL';
+  resolution: 'NONE' | 'STATIC' | 'DNS' | 'DNS_ROUND_ROBIN';
+  endpoints: { address: string; labels: Record<string, string> }[];
+  source: SourceRef;
+}
+
+export interface PeerAuthenticationInfo {
+  namespace: string;
+  name: string;
+  /** Empty: every workload of the namespace (or of the mesh, in the root namespace istio-system). */
+  selector: Record<string, string>;
+  mode: 'STRICT' | 'PERMISSIVE' | 'DISABLE' | 'UNSET';
+  source: SourceRef;
+}
+
 export interface MeshConfig {
   virtualServices: VirtualServiceInfo[];
   destinationRules: DestinationRuleInfo[];
   gateways: GatewayInfo[];
+  serviceEntries: ServiceEntryInfo[];
+  peerAuthentications: PeerAuthenticationInfo[];
+  /** meshConfig.outboundTrafficPolicy.mode (ConfigMap istio-system/istio, key mesh): ALLOW_ANY by default. */
+  outboundTrafficPolicy: 'ALLOW_ANY' | 'REGISTRY_ONLY';
 }
 
 export interface LabelSelector {

@@ -254,7 +254,7 @@ function attempt(ctx: Ctx, caller: Caller, req: SimRequest, startMs: number, app
     note(ctx, startMs, `${caller.label} → ${req.host}:${req.port}: its Envoy answers ${d.status} itself (${d.flag}).`);
     return { startMs, endMs: startMs, status: d.status, flag: d.flag, fault: {}, envoyRetries: 0, tries: [], why: d.why, cluster: d.cluster };
   }
-  const base = { service: d.service.name, subset: d.subset, cluster: d.cluster, fault: d.fault, routeTimeoutMs: d.timeoutMs };
+  const base = { service: d.service?.name ?? d.destination.host, subset: d.subset, cluster: d.cluster, fault: d.fault, routeTimeoutMs: d.timeoutMs };
   const why = [...d.why];
   const where = `${caller.label}'s Envoy`;
   note(ctx, startMs, `${caller.label} → ${req.host}:${req.port}${req.path}: ${where} routes it to ${d.cluster}.`);
@@ -266,12 +266,12 @@ function attempt(ctx: Ctx, caller: Caller, req: SimRequest, startMs: number, app
     note(ctx, startMs, `${where} holds the request ${secs(delay)} (fault injection: delay).`);
     why.push(`The fault filter holds the request ${secs(delay)} before the router sees it; the route timeout does not count this time.`);
     if (routerAt >= deadline) {
-      why.push(`The request never reached ${d.service.name}: the caller gave up during the delay.`);
+      why.push(`The request never reached ${d.service?.name ?? d.destination.host}: the caller gave up during the delay.`);
       return appGaveUp(why, [], base);
     }
   }
   if (d.fault.abortStatus !== undefined) {
-    note(ctx, routerAt, `${where} answers ${d.fault.abortStatus} itself (fault injection: abort, flag FI); nothing reaches ${d.service.name}.`);
+    note(ctx, routerAt, `${where} answers ${d.fault.abortStatus} itself (fault injection: abort, flag FI); nothing reaches ${d.service?.name ?? d.destination.host}.`);
     why.push(`The fault filter answers ${d.fault.abortStatus} (FI) itself: the router never runs, so no retry.`);
     return { startMs, endMs: routerAt, status: d.fault.abortStatus, flag: 'FI', envoyRetries: 0, tries: [], why, ...base };
   }

@@ -2,11 +2,11 @@
 // Gateway (networking.istio.io v1, v1beta1, v1alpha3 — the same schema). Field meanings follow
 // istio/api networking/v1alpha3/virtual_service.proto, destination_rule.proto, gateway.proto.
 
-import type { DestinationRuleInfo, GatewayInfo, HttpMatchInfo, HttpRouteInfo, StringMatch, TrafficPolicyInfo, VirtualServiceInfo } from '../types.ts';
+import type { DestinationRuleInfo, GatewayInfo, HttpMatchInfo, HttpRouteInfo, PeerAuthenticationInfo, ServiceEntryInfo, StringMatch, TrafficPolicyInfo, VirtualServiceInfo } from '../types.ts';
 import type { DocReader, Obj, ObjectMeta } from '../model/objects.ts';
 
 export const ISTIO_NETWORKING_VERSIONS = ['networking.istio.io/v1', 'networking.istio.io/v1beta1', 'networking.istio.io/v1alpha3'];
-export const ISTIO_KINDS = ['VirtualService', 'DestinationRule', 'Gateway'] as const;
+export const ISTIO_KINDS = ['VirtualService', 'DestinationRule', 'Gateway', 'ServiceEntry'] as const;
 
 /** "7s", "1.5s", "100ms", "2m", "1h" (Go durations as Istio accepts them) → milliseconds. */
 export function durationMs(v: unknown): number | undefined {
@@ -174,4 +174,51 @@ export function readGateway(r: DocReader, meta: ObjectMeta): GatewayInfo | undef
     }),
     source: meta.source,
   };
+}
+
+export function readServiceEntry(r: DocReader, meta: ObjectMeta): ServiceEntryInfo | undefined {
+  const spec = r.map(meta.raw, 'spec');
+  const hosts = spec ? r.list(spec, 'hosts').map(String) : [];
+  if (!spec || !hosts.length) {
+    r.report('PP013', 'error', 'ServiceEntry needs spec.hosts.', spec ?? meta.raw, spec ? 'hosts' : 'kind');
+    return undefined;
+  }
+  const resolution = String(spec.resolution ?? 'NONE');
+  return {
+    namespace: meta.namespace,
+    name: meta.name,
+    hosts,
+    addresses: r.list(spec, 'addresses').map(String),
+    ports: r.list(spec, 'ports').map((p) => {
+      const po = p as Obj;
+      return { number: Number(po.number ?? 0), name: String(po.name ?? ''), protocol: String(po.protocol ?? 'TCP').toUpperCase() };
+    }),
+    location: spec.location === 'MESH_INTERNAL' ? 'MESH_INTERNAL' : 'MESH_EXTERNAL',
+    resolution: (['NONE', 'STATIC', 'DNS', 'DNS_ROUND_ROBIN'].includes(resolution) ? resolution : 'NONE') as ServiceEntryInfo['resolution'],
+    endpoints: r.list(spec, 'endpoints').map((e) => ({ address: String((e as Obj).address ?? ''), labels: r.strings(e as Obj, 'labels') })),
+    source: meta.source,
+  };
+}
+
+export const SECURITY_VERSIONS = ['security.istio.io/v1', 'security.istio.io/v1beta1'];
+
+export function readPeerAuthentication(r: DocReader, meta: ObjectMeta): PeerAuthenticationInfo {
+  const spec = r.map(meta.raw, 'spec') ?? {};
+  const sel = r.map(spec, 'selector');
+  const mode = String((spec.mtls as Obj | undefined)?.mode ?? 'UNSET');
+  return { namespace: meta.namespace, name: meta.name, selector: sel ? r.strings(sel, 'matchLabels') : {}, mode: (['STRICT', 'PERMISSIVE', 'DISABLE'].includes(mode) ? mode : 'UNSET') as PeerAuthenticationInfo['mode'], source: meta.source };
+}
+
+/** meshConfig from the ConfigMap istio (istio-system), key "mesh": only outboundTrafficPolicy.mode is read. */
+export function readMeshConfigMap(r: DocReader, meta: ObjectMeta): 'ALLOW_ANY' | 'REGISTRY_ONLY' | undefined {
+  const data = r.map(meta.raw, 'data');
+  const text = data && r.str(data, 'mesh');
+  if (!text) return undefined;
+  const m = /outboundTrafficPolicy:\s*\n?\s*mode:\s*(\w+)/.exec(text) ?? /outboundTrafficPolicy:\s*\{\s*mode:\s*(\w+)/.exec(text);
+  if (!m) return undefined;
+  if (m[1] !== 'ALLOW_ANY' && m[1] !== 'REGISTRY_ONLY') {
+    r.report('PP013', 'error', `outboundTrafficPolicy.mode must be ALLOW_ANY or REGISTRY_ONLY (found ${m[1]}).`, data!, 'mesh');
+    return undefined;
+  }
+  return m[1];
 }

@@ -29,7 +29,8 @@ export type Proxy = { kind: 'sidecar'; pod: PodInfo } | { kind: 'gateway'; names
 export type MeshDecision =
   | {
       ok: true;
-      service: ServiceInfo;
+      /** The Kubernetes Service routed to; undefined for a ServiceEntry host or the PassthroughCluster. */
+      service?: ServiceInfo;
       virtualService?: VirtualServiceInfo;
       /** 1-based index of the http route, and of the match block that matched (0: a route without match). */
       route?: { index: number; match: number };
@@ -45,7 +46,7 @@ export type MeshDecision =
       retries: { attempts: number; perTryTimeoutMs?: number; retryOn: string };
       why: string[];
     }
-  | { ok: false; status: number; flag: 'NR' | 'NC' | 'UH' | 'FI'; why: string[]; virtualService?: VirtualServiceInfo; cluster?: string };
+  | { ok: false; status: number; flag: 'NR' | 'NC' | 'UH' | 'FI' | '-'; why: string[]; virtualService?: VirtualServiceInfo; cluster?: string };
 
 /** Istio's default retry policy when a route sets none (retry.go DefaultPolicy). */
 export const DEFAULT_RETRIES = { attempts: 2, retryOn: 'connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes' };
@@ -164,7 +165,7 @@ export function routeRequest(t: Topology, proxy: Proxy, req: MeshRequest, rng: P
     svcHost = req.host;
   } else {
     const svc = serviceForHost(t, req.host, proxy.pod.namespace);
-    if (!svc) return { ok: false, status: 404, flag: 'NR', why: [`"${req.host}" is no Service in the mesh: the sidecar's route configuration for port ${req.port} has no virtual host for it.`] };
+    if (!svc) return outsideRegistry(t, req, rng);
     svcHost = serviceFqdn(svc, d);
     candidates = t.mesh.virtualServices.filter((vs) => (vs.gateways.length === 0 || vs.gateways.includes('mesh')) && vs.hosts.some((h) => hostMatches(expandHost(h, vs.namespace, d), svcHost)));
   }
@@ -246,4 +247,35 @@ export function routeRequest(t: Topology, proxy: Proxy, req: MeshRequest, rng: P
   }
   const retries = routeInfo?.retries ? { attempts: routeInfo.retries.attempts, perTryTimeoutMs: routeInfo.retries.perTryTimeoutMs, retryOn: routeInfo.retries.retryOn ?? DEFAULT_RETRIES.retryOn } : DEFAULT_RETRIES;
   return { ok: true, service, virtualService: vs, route: position, destination: dest, cluster, subset: dest.subset, port, endpoints, endpoint, loadBalancer, fault, timeoutMs: routeInfo?.timeoutMs, retries, why };
+}
+
+/**
+ * A host no Kubernetes Service names: a ServiceEntry puts it in the registry (its own cluster
+ * outbound|port||host); otherwise meshConfig.outboundTrafficPolicy decides — ALLOW_ANY sends it to
+ * PassthroughCluster (the original destination, as the app addressed it), REGISTRY_ONLY to the
+ * "block_all" virtual host, which answers 502 (istio/istio pilot/pkg/networking/core
+ * httproute.go BlackHoleCluster / block_all; cluster_builder.go PassthroughCluster).
+ */
+function outsideRegistry(t: Topology, req: MeshRequest, rng: Prng): MeshDecision {
+  const se = t.mesh.serviceEntries.find((e) => e.hosts.some((h) => hostMatches(h, req.host)) && (e.ports.length === 0 || e.ports.some((p) => p.number === req.port)));
+  const isIP = /^\d+\.\d+\.\d+\.\d+$/.test(req.host);
+  const base = { subset: undefined, port: req.port, loadBalancer: 'LEAST_REQUEST', fault: {}, retries: DEFAULT_RETRIES } as const;
+  if (se) {
+    const host = se.hosts.find((h) => hostMatches(h, req.host))!;
+    const cluster = `outbound|${req.port}||${host}`;
+    const addrs = se.resolution === 'STATIC' ? se.endpoints.map((e) => e.address) : se.resolution === 'NONE' ? (isIP ? [req.host] : se.addresses) : se.endpoints.length ? se.endpoints.map((e) => e.address) : se.addresses;
+    const why = [`"${req.host}" is no Kubernetes Service, but ServiceEntry ${se.namespace}/${se.name} (${se.location}, resolution ${se.resolution}) adds it to the mesh: cluster ${cluster}.`];
+    if (!addrs.length) {
+      return { ok: false, status: 503, flag: 'UH', why: [...why, se.resolution.startsWith('DNS') ? `Envoy would resolve ${host} by DNS itself; podpath has no DNS outside the cluster, so give the ServiceEntry endpoints or addresses to trace it.` : 'It has no endpoint to send to: 503 (UH).'], cluster };
+    }
+    const endpoints = addrs.map((a) => ({ ip: a, port: req.port, portName: se.ports.find((p) => p.number === req.port)?.name ?? '', protocol: 'TCP' as const, ready: true, serving: true, terminating: false }));
+    const endpoint = endpoints[rng.int(0, endpoints.length - 1)]!;
+    return { ok: true, ...base, destination: { host, weight: 100 }, cluster, endpoints, endpoint, why: [...why, `Endpoint ${endpoint.ip}:${endpoint.port}.`] };
+  }
+  if (t.mesh.outboundTrafficPolicy === 'REGISTRY_ONLY') {
+    return { ok: false, status: 502, flag: '-', cluster: 'BlackHoleCluster', why: [`"${req.host}" is in no Service and no ServiceEntry, and meshConfig.outboundTrafficPolicy is REGISTRY_ONLY: the route configuration's "block_all" virtual host answers 502 (BlackHoleCluster). Add a ServiceEntry for it.`] };
+  }
+  if (!isIP) return { ok: false, status: 503, flag: 'NC', why: [`"${req.host}" is in no Service and no ServiceEntry; the app's DNS lookup of it is outside podpath's cluster DNS. Address it by IP to follow PassthroughCluster.`] };
+  const endpoint = { ip: req.host, port: req.port, portName: '', protocol: 'TCP' as const, ready: true, serving: true, terminating: false };
+  return { ok: true, ...base, destination: { host: req.host, weight: 100 }, cluster: 'PassthroughCluster', endpoints: [endpoint], endpoint, why: [`${req.host}:${req.port} is in no Service and no ServiceEntry. meshConfig.outboundTrafficPolicy is ALLOW_ANY (Istio's default), so Envoy sends it to PassthroughCluster: straight to the original destination, unchanged.`] };
 }

@@ -2,7 +2,7 @@
 // Services with ClusterIPs and endpoints, and the flows to trace.
 
 import type { ClusterSettings, Diagnostic, FlowSpec, MeshConfig, NetworkPolicyInfo, NodeInfo, PodInfo, Topology } from '../types.ts';
-import { ISTIO_KINDS, ISTIO_NETWORKING_VERSIONS, readDestinationRule, readGateway, readVirtualService } from '../mesh/objects.ts';
+import { ISTIO_KINDS, ISTIO_NETWORKING_VERSIONS, SECURITY_VERSIONS, readDestinationRule, readGateway, readMeshConfigMap, readPeerAuthentication, readServiceEntry, readVirtualService } from '../mesh/objects.ts';
 import { APP_BEHAVIOR_KIND, readAppBehavior, type AppBehaviorInfo } from '../mesh/apps.ts';
 import { injectSidecars } from '../mesh/inject.ts';
 import { applyLegacy, isIstioIngress, readIstioIngress, readRouteRule, type LegacyIngress, type LegacyRouteRule } from '../mesh/legacy.ts';
@@ -79,7 +79,7 @@ export function buildCluster(text: string, opts: BuildOptions = {}): ClusterMode
   const seen = new Map<string, ObjectMeta>();
   const nsUses: { ns: string; r: DocReader; meta: ObjectMeta }[] = [];
   const cniIn: { choice: CniChoice; r: DocReader; meta: ObjectMeta }[] = [];
-  const mesh: MeshConfig = { virtualServices: [], destinationRules: [], gateways: [] };
+  const mesh: MeshConfig = { virtualServices: [], destinationRules: [], gateways: [], serviceEntries: [], peerAuthentications: [], outboundTrafficPolicy: 'ALLOW_ANY' };
   const legacyRules: LegacyRouteRule[] = [];
   const legacyIngresses: LegacyIngress[] = [];
   const apps: AppBehaviorInfo[] = [];
@@ -143,7 +143,16 @@ export function buildCluster(text: string, opts: BuildOptions = {}): ClusterMode
       seen.set(key, meta);
       if (meta.kind === 'VirtualService') pushDefined(mesh.virtualServices, readVirtualService(r, meta));
       else if (meta.kind === 'DestinationRule') pushDefined(mesh.destinationRules, readDestinationRule(r, meta));
+      else if (meta.kind === 'ServiceEntry') pushDefined(mesh.serviceEntries, readServiceEntry(r, meta));
       else pushDefined(mesh.gateways, readGateway(r, meta));
+      continue;
+    }
+    if (meta.kind === 'PeerAuthentication' && SECURITY_VERSIONS.includes(meta.apiVersion)) {
+      mesh.peerAuthentications.push(readPeerAuthentication(r, meta));
+      continue;
+    }
+    if (meta.kind === 'ConfigMap' && meta.name === 'istio' && meta.namespace === 'istio-system') {
+      mesh.outboundTrafficPolicy = readMeshConfigMap(r, meta) ?? mesh.outboundTrafficPolicy;
       continue;
     }
     const known = knownKinds[meta.kind];

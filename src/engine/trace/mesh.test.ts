@@ -70,4 +70,32 @@ describe('a request through Istio sidecars', () => {
     const [t] = run([injected, bi, file('destination-rule-all.yaml')], 'productpage', 'reviews:9080', '{}', 1);
     expect(titles(t!)[1]).toMatch(/RETURN \(not captured\) — the sidecar does not see this connection$/);
   });
+
+  const legacyClient = 'apiVersion: v1\nkind: Namespace\nmetadata: {name: legacy}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: curl, namespace: legacy}\nspec: {containers: [{name: curl, image: curlimages/curl}]}\n';
+  const strict = (ns: string) => `apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: default, namespace: ${ns}}\nspec: {mtls: {mode: STRICT}}\n`;
+
+  it('PeerAuthentication STRICT: a client without a sidecar is reset by the server sidecar; PERMISSIVE (the default) lets it in', () => {
+    const [t] = run([injected, file('bookinfo.yaml'), legacyClient, strict('default')], 'curl', 'reviews.default:9080', '{}', 1);
+    expect(t!.verdict.kind).toBe('rejected');
+    expect(t!.verdict.kind !== 'delivered' && t!.verdict.message).toContain('mTLS is STRICT');
+    const [u] = run([injected, file('bookinfo.yaml'), legacyClient], 'curl', 'reviews.default:9080', '{}', 1);
+    expect(u!.verdict.kind).toBe('delivered');
+    expect(u!.hops.map((h) => h.mechanism.title)).toContainEqual(expect.stringMatching(/REDIRECT → 10\.244\.\d+\.\d+:15006$/));
+    // Istio's mesh-wide policy lives in the root namespace.
+    const [v] = run([injected, file('bookinfo.yaml'), legacyClient, strict('istio-system')], 'curl', 'reviews.default:9080', '{}', 1);
+    expect(v!.verdict.kind).toBe('rejected');
+  });
+
+  it('outside the registry: ALLOW_ANY passes through to the address the app dialled; REGISTRY_ONLY answers 502; a ServiceEntry gives the host its own cluster', () => {
+    const [t] = run([injected, file('bookinfo.yaml')], 'productpage', '198.51.100.80:80', '{}', 1);
+    expect(t!.verdict.kind).toBe('delivered');
+    expect(t!.hops.map((h) => h.mechanism.title)).toContainEqual(expect.stringMatching(/→ PassthroughCluster → 198\.51\.100\.80:80$/));
+    const only = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: istio, namespace: istio-system}\ndata:\n  mesh: |\n    outboundTrafficPolicy:\n      mode: REGISTRY_ONLY\n';
+    const [u] = run([injected, file('bookinfo.yaml'), only], 'productpage', '198.51.100.80:80', '{}', 1);
+    expect(u!.verdict.kind !== 'delivered' && u!.verdict.message).toMatch(/^HTTP 502 \(-\) from .*BlackHoleCluster/);
+    const se = 'apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: ext}\nspec: {hosts: [api.example.com], ports: [{number: 80, name: http, protocol: HTTP}], location: MESH_EXTERNAL, resolution: STATIC, endpoints: [{address: 198.51.100.80}]}\n';
+    const [v] = run([injected, file('bookinfo.yaml'), only, se], 'productpage', 'api.example.com:80', '{}', 1);
+    expect(v!.verdict.kind).toBe('delivered');
+    expect(v!.hops.map((h) => h.mechanism.title)).toContainEqual(expect.stringMatching(/→ outbound\|80\|\|api\.example\.com → 198\.51\.100\.80:80$/));
+  });
 });

@@ -84,7 +84,20 @@ export function meshOutbound(w: Walk, client: PodInfo, node: NodeInfo, syn: Pack
  * A connection reaches a sidecar pod: nat PREROUTING's ISTIO_INBOUND redirects it to Envoy's
  * inbound listener (15006). Returns whether it was captured (the hop is added either way).
  */
-export function meshInbound(w: Walk, node: NodeInfo, pod: PodInfo, p: Packet): boolean {
+/**
+ * The PeerAuthentication mode for a workload: a policy selecting it, else its namespace's, else the
+ * mesh-wide one in the root namespace istio-system; UNSET inherits; the default is PERMISSIVE
+ * (istio/api security/v1beta1/peer_authentication.proto).
+ */
+export function peerAuthMode(w: Walk, pod: PodInfo): 'STRICT' | 'PERMISSIVE' | 'DISABLE' {
+  const pas = w.t.mesh.peerAuthentications;
+  const sel = (x: (typeof pas)[number]) => Object.keys(x.selector).length > 0;
+  const chain = [pas.find((x) => x.namespace === pod.namespace && sel(x) && Object.entries(x.selector).every(([k, v]) => pod.labels[k] === v)), pas.find((x) => x.namespace === pod.namespace && !sel(x)), pas.find((x) => x.namespace === 'istio-system' && !sel(x))];
+  for (const x of chain) if (x && x.mode !== 'UNSET') return x.mode;
+  return 'PERMISSIVE';
+}
+
+export function meshInbound(w: Walk, node: NodeInfo, pod: PodInfo, p: Packet): boolean | Exclude<Verdict, { kind: 'delivered' }> {
   const at = ids.sidecar(pod.id);
   const o = walkPodFlow(rulesOf(w, pod), { direction: 'inbound', proto: 'tcp', src: ip(p).src, sport: tcp(p).srcPort, dst: ip(p).dst, dport: tcp(p).dstPort, iif: 'eth0' }, interfacesOf(pod));
   if (!o.captured) {
@@ -93,7 +106,11 @@ export function meshInbound(w: Walk, node: NodeInfo, pod: PodInfo, p: Packet): b
   }
   const redirected = setAddresses(p, { dport: o.toPort! });
   w.add(at, node.name, { kind: 'netfilter', title: `pod ${pod.name}: ${path('PREROUTING', o.walk.steps)}: REDIRECT → ${pod.ip}:${o.toPort}`, detail: `The connection arrives in ${pod.name}'s network namespace, and the istio-init rules in nat PREROUTING redirect it to port ${o.toPort}: Envoy's inbound listener. The app's port ${tcp(p).dstPort} is only reached through Envoy.`, rules: o.walk.steps, cite: CITE_CAPTURE }, p, redirected);
-  w.add(at, node.name, { kind: 'envoy', title: `istio-proxy (${pod.name}) inbound: virtualInbound 0.0.0.0:${o.toPort} accepts the connection for port ${tcp(p).dstPort}`, detail: `Envoy's inbound listener picks the filter chain for the original destination port ${tcp(p).dstPort}${w.mesh ? ' and terminates the mutual TLS the client sidecar started (PeerAuthentication PERMISSIVE accepts both mTLS and plain text)' : '; the client has no sidecar, so the connection is plain text (PERMISSIVE mode accepts it)'}. It will forward requests to the app through cluster inbound|${tcp(p).dstPort}||, connecting from 127.0.0.6.`, cite: CITE_ENVOY }, redirected, redirected);
+  w.add(at, node.name, { kind: 'envoy', title: `istio-proxy (${pod.name}) inbound: virtualInbound 0.0.0.0:${o.toPort} accepts the connection for port ${tcp(p).dstPort}`, detail: `Envoy's inbound listener picks the filter chain for the original destination port ${tcp(p).dstPort}${w.mesh ? ` and terminates the mutual TLS the client sidecar started (PeerAuthentication ${peerAuthMode(w, pod)})` : `; the client has no sidecar, so the connection is plain text, which PeerAuthentication ${peerAuthMode(w, pod)} ${peerAuthMode(w, pod) === 'STRICT' ? 'refuses' : 'accepts'}`}. It will forward requests to the app through cluster inbound|${tcp(p).dstPort}||, connecting from 127.0.0.6.`, cite: CITE_ENVOY }, redirected, redirected);
+  if (!w.mesh && peerAuthMode(w, pod) === 'STRICT') {
+    w.add(at, node.name, { kind: 'envoy', title: `istio-proxy (${pod.name}): PeerAuthentication STRICT — plain text refused, connection reset`, detail: `The client has no sidecar, so its connection carries no Istio mutual TLS. A PeerAuthentication in mode STRICT applies to ${pod.name}, so the inbound listener has only the mTLS filter chain: the handshake fails and Envoy resets the connection. The app never sees the request.`, cite: 'istio/api security/v1beta1/peer_authentication.proto; istio/istio pilot/pkg/networking/core (inbound filter chains)' }, redirected, redirected);
+    return { kind: 'rejected', at, message: `Connection reset by ${pod.name}'s sidecar: mTLS is STRICT and the client sent plain text (it has no sidecar).` };
+  }
   if (w.mesh) w.mesh.inboundCaptured = true;
   return true;
 }
@@ -106,7 +123,7 @@ export function meshExchange(w: Walk, client: PodInfo, server: PodInfo): { statu
   const snode = server.node;
   const rid = `${(fnv1a32(`${client.id}|${server.id}|${w.hops.length}`) >>> 0).toString(16).padStart(8, '0')}-${(w.rng.int(0, 0xffff)).toString(16).padStart(4, '0')}-4${(w.rng.int(0, 0xfff)).toString(16).padStart(3, '0')}-a${(w.rng.int(0, 0xfff)).toString(16).padStart(3, '0')}-${(w.rng.int(0, 0xffffffff)).toString(16).padStart(12, '0')}`;
   const appHeaders = (m.appPacket.headers[3] as { headers: [string, string][] }).headers;
-  const upstream = httpSegment({ srcMac: client.mac, dstMac: server.mac, src: client.ip, dst: d.endpoint.ip, sport: 40000, dport: d.endpoint.port, seq: 1, ack: 1, firstLine: (m.appPacket.headers[3] as { firstLine: string }).firstLine, headers: [...appHeaders, ['x-forwarded-proto', 'http'], ['x-request-id', rid], ['x-envoy-attempt-count', '1'], ['x-envoy-decorator-operation', `${d.service.name}.${d.service.namespace}.svc.${w.t.settings.clusterDomain}:${d.port}/*`]] });
+  const upstream = httpSegment({ srcMac: client.mac, dstMac: server.mac, src: client.ip, dst: d.endpoint.ip, sport: 40000, dport: d.endpoint.port, seq: 1, ack: 1, firstLine: (m.appPacket.headers[3] as { firstLine: string }).firstLine, headers: [...appHeaders, ['x-forwarded-proto', 'http'], ['x-request-id', rid], ['x-envoy-attempt-count', '1'], ['x-envoy-decorator-operation', `${d.service ? `${d.service.name}.${d.service.namespace}.svc.${w.t.settings.clusterDomain}` : d.destination.host}:${d.port}/*`]] });
   w.direction = 'request';
   w.add(ids.sidecar(client.id), cnode, { kind: 'envoy', title: `istio-proxy (${client.name}) → ${server.name}: the request, inside mutual TLS`, detail: `On the connection just set up, the client's Envoy sends the request it routed. It adds x-request-id (the trace id every proxy keeps), x-forwarded-proto and x-envoy-attempt-count, and encrypts the whole exchange with the workloads' Istio certificates (shown here in clear).`, cite: CITE_ENVOY }, m.appPacket, upstream);
   const toApp = httpSegment({ srcMac: server.mac, dstMac: server.mac, src: '127.0.0.6', dst: server.ip, sport: 41000, dport: d.endpoint.port, seq: 1, ack: 1, firstLine: (m.appPacket.headers[3] as { firstLine: string }).firstLine, headers: [...(upstream.headers[3] as { headers: [string, string][] }).headers, ['x-forwarded-client-cert', `By=spiffe://cluster.local/ns/${server.namespace}/sa/default;URI=spiffe://cluster.local/ns/${client.namespace}/sa/default`]] });

@@ -430,7 +430,11 @@ function toLocalPod(w: Walk, node: NodeInfo, p: Packet, switched: boolean): Arri
 
 export function deliverToPod(w: Walk, node: NodeInfo, pod: PodInfo, framed: Packet): Arrival {
   const port = tcp(framed).dstPort;
-  if (pod.sidecar && w.direction === 'request' && meshInbound(w, node, pod, framed)) return { kind: 'delivered', to: { pod }, packet: framed };
+  if (pod.sidecar && w.direction === 'request') {
+    const m = meshInbound(w, node, pod, framed);
+    if (m === true) return { kind: 'delivered', to: { pod }, packet: framed };
+    if (m !== false) return m;
+  }
   const listening = pod.containers.some((c) => c.ports.some((cp) => cp.containerPort === port)) || pod.containers.every((c) => c.ports.length === 0);
   w.add(ids.podEth0(pod.id), node.name, { kind: 'deliver', title: `delivered to ${pod.name} ${ip(framed).dst}:${port}`, detail: w.direction === 'reply' ? `${pod.name}'s eth0 receives it; the kernel matches it to the socket that sent the SYN (port ${port}).` : listening ? `${pod.name}'s eth0 receives it; the process listening on port ${port} gets the segment.` : `${pod.name} declares no containerPort ${port}; if nothing listens there the kernel answers with a TCP RST. (containerPort is informational; podpath assumes the port is served.)` }, framed, framed);
   return { kind: 'delivered', to: { pod }, packet: framed };

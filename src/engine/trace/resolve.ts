@@ -40,5 +40,11 @@ export function resolveTarget(t: Topology, client: PodInfo, to: string): Resolut
     }
     return { ok: true, ip: svc.clusterIP, port, service: svc, detail: `${via}Query ${c}${misses} → A ${svc.clusterIP} (the Service's ClusterIP).` };
   }
+  // A ServiceEntry host: outside the cluster DNS. Istio's DNS proxy (ISTIO_META_DNS_CAPTURE) answers
+  // it with the entry's address; without it the name resolves upstream — podpath has no DNS beyond
+  // the cluster, so it uses the entry's address or its first static endpoint either way.
+  const se = t.mesh.serviceEntries.find((e) => e.hosts.includes(name));
+  const seIP = se && (se.addresses.find((a) => parseIPv4(a) !== undefined) ?? se.endpoints.map((e) => e.address).find((a) => parseIPv4(a) !== undefined));
+  if (se && seIP) return { ok: true, ip: seIP, port, detail: `${name} is no cluster name (${tried.join(', ')}: NXDOMAIN) but ServiceEntry ${se.namespace}/${se.name} lists it; podpath resolves it to ${seIP}, the entry's ${se.addresses.length ? 'address' : 'endpoint'} (it has no DNS outside the cluster).` };
   return { ok: false, detail: `No Service answers to "${host}" from namespace ${client.namespace}: tried ${tried.join(', ')} — all NXDOMAIN.` };
 }

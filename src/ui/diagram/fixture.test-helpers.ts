@@ -86,7 +86,7 @@ export function fixtureTopology(nodeCount = 3): Topology {
     namespaces: ['k8snet'],
     namespaceLabels: {},
     policies: [],
-    mesh: { virtualServices: [], destinationRules: [], gateways: [] },
+    mesh: { virtualServices: [], destinationRules: [], gateways: [], serviceEntries: [], peerAuthentications: [], outboundTrafficPolicy: 'ALLOW_ANY' },
   };
 }
 
