@@ -5,6 +5,7 @@ import type { ClusterSettings, Diagnostic, FlowSpec, MeshConfig, NetworkPolicyIn
 import { ISTIO_KINDS, ISTIO_NETWORKING_VERSIONS, SECURITY_VERSIONS, readDestinationRule, readGateway, readMeshConfigMap, readPeerAuthentication, readServiceEntry, readVirtualService } from '../mesh/objects.ts';
 import { APP_BEHAVIOR_KIND, readAppBehavior, type AppBehaviorInfo } from '../mesh/apps.ts';
 import { injectSidecars } from '../mesh/inject.ts';
+import { ingressGatewayObjects } from '../mesh/gatewayInstall.ts';
 import { applyLegacy, isIstioIngress, readIstioIngress, readRouteRule, type LegacyIngress, type LegacyRouteRule } from '../mesh/legacy.ts';
 import { readNetworkPolicy } from './networkPolicy.ts';
 import { ids } from '../ids.ts';
@@ -208,6 +209,14 @@ export function buildCluster(text: string, opts: BuildOptions = {}): ClusterMode
     }
   }
 
+  // Istio's ingress gateway, when a Gateway needs it and the text has none (mesh/gatewayInstall.ts).
+  const gwNeeding = mesh.gateways.find((g) => g.selector.istio === 'ingressgateway');
+  if (gwNeeding && !podsIn.some((p) => p.labels.istio === 'ingressgateway')) {
+    const extra = ingressGatewayObjects(gwNeeding, diagnostics);
+    podsIn.push(...extra.pods);
+    servicesIn.push(...extra.services);
+    namespaces.add('istio-system');
+  }
   for (const u of nsUses) {
     if (!declaredNamespaces.has(u.ns)) {
       declaredNamespaces.add(u.ns);

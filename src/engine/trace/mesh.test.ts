@@ -98,4 +98,22 @@ describe('a request through Istio sidecars', () => {
     expect(v!.verdict.kind).toBe('delivered');
     expect(v!.hops.map((h) => h.mechanism.title)).toContainEqual(expect.stringMatching(/→ outbound\|80\|\|api\.example\.com → 198\.51\.100\.80:80$/));
   });
+
+  it('from outside through the ingress gateway: added as istioctl installs it, the client connection ends at its Envoy, which routes by the Gateway and its VirtualService', () => {
+    const base = [injected, file('bookinfo.yaml'), file('bookinfo-gateway.yaml'), file('destination-rule-all.yaml')].join('\n---\n');
+    const s0 = loadSnapshot(base, 1);
+    const lb = s0.topology.services.find((x) => x.name === 'istio-ingressgateway')!;
+    expect(lb).toMatchObject({ namespace: 'istio-system', type: 'LoadBalancer' });
+    expect(s0.diagnostics.map((d) => d.message)).toContainEqual(expect.stringContaining("podpath adds Istio's default ingress gateway"));
+    const at = (path: string) => {
+      const s = loadSnapshot(`${base}\n---\napiVersion: podpath.dev/v1alpha1\nkind: Flow\nmetadata: {name: page}\nspec: {from: external, to: "${lb.loadBalancerIPs[0]}:80", request: {path: ${path}}}\n`, 1);
+      return traceFlow(s.topology, s.flows.find((f) => f.name === 'page')!, 1);
+    };
+    const t = at('/productpage');
+    expect(t.verdict.kind).toBe('delivered');
+    expect(t.verdict.kind === 'delivered' && t.verdict.message).toMatch(/^HTTP 200: the ingress gateway istio-ingressgateway-\S+ routed GET .*\/productpage to outbound\|9080\|\|productpage\.default\.svc\.cluster\.local/);
+    expect(titles(t)).toContainEqual(expect.stringMatching(/ISTIO_IN_REDIRECT: REDIRECT → 10\.244\.\d+\.\d+:15006$/));
+    const u = at('/reviews/0');
+    expect(u.verdict.kind !== 'delivered' && u.verdict.message).toMatch(/^HTTP 404 \(NR\) from the ingress gateway/);
+  });
 });

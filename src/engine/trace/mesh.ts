@@ -12,7 +12,7 @@
 // x-forwarded-proto, x-envoy-attempt-count, x-forwarded-client-cert) and response headers
 // (server: istio-envoy, x-envoy-upstream-service-time).
 
-import type { Hop, NodeInfo, Packet, PodInfo, RuleStep, Verdict } from '../types.ts';
+import type { GatewayInfo, Hop, NodeInfo, Packet, PodInfo, RuleStep, Verdict } from '../types.ts';
 import { ids } from '../ids.ts';
 import { captureRulesets, walkPodFlow, type CaptureOutcome, type CaptureRulesets } from '../istio/captureWalk.ts';
 import { sidecarCaptureConfig } from '../istio/captureRules.ts';
@@ -116,7 +116,7 @@ export function meshInbound(w: Walk, node: NodeInfo, pod: PodInfo, p: Packet): b
 }
 
 /** The HTTP exchange on the established connections: the request through both proxies to the app, and the response back. */
-export function meshExchange(w: Walk, client: PodInfo, server: PodInfo): { status: number; message: string } {
+export function meshExchange(w: Walk, client: PodInfo, server: PodInfo, clientAt = ids.sidecar(client.id)): { status: number; message: string } {
   const m = w.mesh!;
   const d = m.decision;
   const cnode = client.node;
@@ -125,7 +125,7 @@ export function meshExchange(w: Walk, client: PodInfo, server: PodInfo): { statu
   const appHeaders = (m.appPacket.headers[3] as { headers: [string, string][] }).headers;
   const upstream = httpSegment({ srcMac: client.mac, dstMac: server.mac, src: client.ip, dst: d.endpoint.ip, sport: 40000, dport: d.endpoint.port, seq: 1, ack: 1, firstLine: (m.appPacket.headers[3] as { firstLine: string }).firstLine, headers: [...appHeaders, ['x-forwarded-proto', 'http'], ['x-request-id', rid], ['x-envoy-attempt-count', '1'], ['x-envoy-decorator-operation', `${d.service ? `${d.service.name}.${d.service.namespace}.svc.${w.t.settings.clusterDomain}` : d.destination.host}:${d.port}/*`]] });
   w.direction = 'request';
-  w.add(ids.sidecar(client.id), cnode, { kind: 'envoy', title: `istio-proxy (${client.name}) → ${server.name}: the request, inside mutual TLS`, detail: `On the connection just set up, the client's Envoy sends the request it routed. It adds x-request-id (the trace id every proxy keeps), x-forwarded-proto and x-envoy-attempt-count, and encrypts the whole exchange with the workloads' Istio certificates (shown here in clear).`, cite: CITE_ENVOY }, m.appPacket, upstream);
+  w.add(clientAt, cnode, { kind: 'envoy', title: `istio-proxy (${client.name}) → ${server.name}: the request, inside mutual TLS`, detail: `On the connection just set up, the client's Envoy sends the request it routed. It adds x-request-id (the trace id every proxy keeps), x-forwarded-proto and x-envoy-attempt-count, and encrypts the whole exchange with the workloads' Istio certificates (shown here in clear).`, cite: CITE_ENVOY }, m.appPacket, upstream);
   const toApp = httpSegment({ srcMac: server.mac, dstMac: server.mac, src: '127.0.0.6', dst: server.ip, sport: 41000, dport: d.endpoint.port, seq: 1, ack: 1, firstLine: (m.appPacket.headers[3] as { firstLine: string }).firstLine, headers: [...(upstream.headers[3] as { headers: [string, string][] }).headers, ['x-forwarded-client-cert', `By=spiffe://cluster.local/ns/${server.namespace}/sa/default;URI=spiffe://cluster.local/ns/${client.namespace}/sa/default`]] });
   w.add(ids.sidecar(server.id), snode, { kind: 'envoy', title: `istio-proxy (${server.name}) → app: from 127.0.0.6 to ${server.ip}:${d.endpoint.port}`, detail: `The server's Envoy decrypts the request, adds x-forwarded-client-cert (the client's SPIFFE identity from its certificate) and passes it to the app through cluster inbound|${d.endpoint.port}||, connecting from 127.0.0.6 — an address the capture rules return on, so this hop is not captured again.`, cite: CITE_ENVOY }, upstream, toApp);
   w.add(ids.podEth0(server.id), snode, { kind: 'deliver', title: `${server.name} gets ${(m.appPacket.headers[3] as { firstLine: string }).firstLine}`, detail: `The app sees the request coming from 127.0.0.6: the sidecar, not the client. The client's identity is in x-forwarded-client-cert.` }, toApp, toApp);
@@ -133,7 +133,7 @@ export function meshExchange(w: Walk, client: PodInfo, server: PodInfo): { statu
   const elapsed = took + (d.fault.delayMs ?? 0);
   w.direction = 'reply';
   const resp = httpSegment({ srcMac: client.mac, dstMac: client.mac, src: m.appPacket.headers[1]!.proto === 'ipv4' ? (m.appPacket.headers[1] as { dst: string }).dst : '', dst: client.ip, sport: m.request.port, dport: tcp(m.appPacket).srcPort, seq: 1, ack: 1, firstLine: 'HTTP/1.1 200 OK', headers: [['content-type', 'text/html; charset=utf-8'], ['server', 'envoy'], ['x-envoy-upstream-service-time', String(elapsed)]] });
-  w.add(ids.sidecar(client.id), cnode, { kind: 'envoy', title: `istio-proxy (${client.name}) → app: HTTP 200 from ${d.cluster}${d.fault.delayMs ? ` after the injected ${d.fault.delayMs / 1000} s delay` : ''}`, detail: `The app's response comes back through both proxies. The client's Envoy returns it on the app's original connection (the app still believes it talks to ${m.request.host}:${m.request.port}), with server: envoy and x-envoy-upstream-service-time: ${elapsed} (ms Envoy waited for the upstream${d.fault.delayMs ? ', including the fault delay' : ''}).`, cite: CITE_ENVOY }, resp, resp);
+  w.add(clientAt, cnode, { kind: 'envoy', title: `istio-proxy (${client.name}) → ${clientAt === ids.sidecar(client.id) ? 'app' : 'client'}: HTTP 200 from ${d.cluster}${d.fault.delayMs ? ` after the injected ${d.fault.delayMs / 1000} s delay` : ''}`, detail: `The app's response comes back through both proxies. The client's Envoy returns it on the app's original connection (the app still believes it talks to ${m.request.host}:${m.request.port}), with server: envoy and x-envoy-upstream-service-time: ${elapsed} (ms Envoy waited for the upstream${d.fault.delayMs ? ', including the fault delay' : ''}).`, cite: CITE_ENVOY }, resp, resp);
   return { status: 200, message: `HTTP 200: ${client.name}'s sidecar routed ${m.request.method} ${m.request.host}:${m.request.port}${m.request.path} to ${d.cluster}${d.virtualService ? ` (VirtualService ${d.virtualService.namespace}/${d.virtualService.name}, route ${d.route?.index})` : ''}, endpoint ${server.name} ${d.endpoint.ip}:${d.endpoint.port}.` };
 }
 
@@ -142,3 +142,29 @@ function statusText(s: number): string {
 }
 
 export type { Hop };
+
+/** Is this pod an Istio gateway's Envoy (a Gateway object selects it)? */
+export function gatewayFor(w: Walk, pod: PodInfo): GatewayInfo | undefined {
+  return w.t.mesh.gateways.find((g) => Object.keys(g.selector).length > 0 && g.namespace !== undefined && Object.entries(g.selector).every(([k, v]) => pod.labels[k] === v));
+}
+
+/**
+ * The gateway's Envoy received a request: its Gateway servers and the VirtualServices bound to
+ * them pick the route, and it connects upstream itself. Returns the upstream SYN, or how it ended.
+ */
+export function gatewayRoute(w: Walk, gw: PodInfo, seen: Packet, http: MeshRequest, dstMacFor: (ip: string) => string): { packet: Packet } | { verdict: Exclude<Verdict, { kind: 'delivered' }> } {
+  const at = ids.pod(gw.id);
+  const d = routeRequest(w.t, { kind: 'gateway', namespace: gw.namespace, labels: gw.labels }, http, w.rng);
+  const clientReq = httpSegment({ srcMac: gw.mac, dstMac: gw.mac, src: ip(seen).src, dst: gw.ip, sport: tcp(seen).srcPort, dport: tcp(seen).dstPort, seq: 1, ack: 1, firstLine: `${http.method} ${http.path} HTTP/1.1`, headers: [['host', http.host], ['user-agent', 'curl/8.5.0'], ['accept', '*/*'], ...Object.entries(http.headers).filter(([k]) => k !== 'host')] });
+  if (!d.ok || d.fault.abortStatus) {
+    const status = d.ok ? d.fault.abortStatus! : d.status;
+    const flag = d.ok ? 'FI' : d.flag;
+    w.add(at, gw.node, { kind: 'envoy', title: `${gw.name} (ingress gateway): ${status} ${flag} for ${http.method} ${http.host}${http.path}`, detail: `The gateway's Envoy listens on port ${http.port} for its Gateway servers. ${d.why.join(' ')}`, cite: CITE_ENVOY }, clientReq, clientReq);
+    return { verdict: { kind: 'rejected', at, message: `HTTP ${status} (${flag}) from the ingress gateway ${gw.name}: ${d.why[d.why.length - 1]}` } };
+  }
+  const e = d.endpoint;
+  const up = tcpSegment({ srcMac: gw.mac, dstMac: dstMacFor(e.ip), src: gw.ip, dst: e.ip, sport: w.rng.int(32768, 60999), dport: e.port, flags: ['SYN'], seq: w.rng.int(0, 0xffffffff), ack: 0, mtu: w.t.settings.cni.mtu });
+  w.add(at, gw.node, { kind: 'envoy', title: `${gw.name} (ingress gateway): ${http.method} ${http.host}${http.path} → ${d.cluster} → ${e.ip}:${e.port}`, detail: `The client's connection ends at the gateway's Envoy (it is the gateway's own listener on port ${http.port}, no capture rules: the gateway is a standalone proxy, not a sidecar). ${d.why.join(' ')} The gateway connects to the pod itself, with mutual TLS when the pod has a sidecar.`, cite: CITE_ENVOY }, clientReq, up);
+  w.mesh = { request: http, decision: d, appPacket: clientReq };
+  return { packet: up };
+}

@@ -16,7 +16,7 @@ import { Walk } from './walk.ts';
 import { CALI_MAC, CALICO_GATEWAY } from '../dataplane/calico.ts';
 import { CITE_SOCK, routerIPOf, socketConnect } from './cilium.ts';
 import { fromNode } from './nodeClient.ts';
-import { meshExchange, meshOutbound } from './mesh.ts';
+import { gatewayFor, gatewayRoute, meshExchange, meshOutbound } from './mesh.ts';
 
 /** The default external client: an address from TEST-NET-2 (RFC 5737), outside every cluster range. */
 export const DEFAULT_EXTERNAL_CLIENT = '198.51.100.7';
@@ -68,6 +68,9 @@ export function traceFlow(t: Topology, flow: FlowSpec, seed: number): Trace {
     mismatch: (back) => `The reply reached the client from ${ip(back).src}:${tcp(back).srcPort}, not ${start.dialled.ip}:${start.dialled.port}: the client's TCP stack would reset it.`,
     backend: { podId: backend.id, ip: backend.ip, port: tcp(seen).dstPort, node: backend.node },
   });
+  // Istio's ingress gateway: the client's connection ends at the gateway's Envoy, which routes the
+  // request and opens its own connection to the chosen pod.
+  if (done.verdict.kind === 'delivered' && !w.mesh && gatewayFor(w, backend)) return throughGateway(w, flow, seed, backend, seen, start.dialled);
   // Istio: on the connections now set up, the HTTP request travels through both sidecars.
   const client = w.mesh && findPod(t, flow.from);
   if (done.verdict.kind === 'delivered' && w.mesh && client) {
@@ -75,6 +78,34 @@ export function traceFlow(t: Topology, flow: FlowSpec, seed: number): Trace {
     return { ...done, hops: w.hops, verdict: { ...done.verdict, message: x.message } };
   }
   return done;
+}
+
+/** The MAC a pod sends to for `dst`: the peer's on its own bridge, else its gateway's (cni0, Cilium's lxc, Calico's ee:ee:…). */
+function nextHopMac(t: Topology, pod: PodInfo, dst: string): string {
+  const node = t.nodes.find((n) => n.name === pod.node)!;
+  const cni0 = node.interfaces.find((i) => i.kind === 'bridge');
+  const peer = cni0 && inSubnet(node.podCIDR, dst) ? node.pods.find((x) => x.ip === dst) : undefined;
+  return peer ? peer.mac : (cni0?.mac ?? (t.settings.cni.plugin === 'cilium' ? pod.hostVeth.mac : CALI_MAC));
+}
+
+function throughGateway(w: Walk, flow: FlowSpec, seed: number, gw: PodInfo, seen: Packet, dialled: { ip: string; port: number }): Trace {
+  const t = w.t;
+  w.direction = 'request';
+  const headers = flow.http?.headers ?? {};
+  const http = { host: headers.host ?? dialled.ip, port: tcp(seen).dstPort, method: flow.http?.method ?? 'GET', path: flow.http?.path ?? '/', headers };
+  const g = gatewayRoute(w, gw, seen, http, (to) => nextHopMac(t, gw, to));
+  if ('verdict' in g) return { flow, seed, hops: w.hops, verdict: g.verdict };
+  const a = leavePod(w, gw, g.packet);
+  if (a.kind !== 'delivered') return { flow, seed, hops: w.hops, verdict: a };
+  if (!('pod' in a.to)) return { flow, seed, hops: w.hops, verdict: { kind: 'delivered', to: ids.external(), message: `The gateway passed the request on outside the cluster, to ${ip(a.packet).dst}:${tcp(a.packet).dstPort}.` } };
+  const server = a.to.pod;
+  w.direction = 'reply';
+  const synAck = synAckFor(w, a.packet, { src: server.mac, dst: nextHopMac(t, server, gw.ip) }, t.settings.cni.mtu);
+  w.add(ids.podEth0(server.id), server.node, { kind: 'socket', title: `${server.name}${server.sidecar ? "'s istio-proxy" : ''} answers the gateway: SYN-ACK ${ip(synAck).src}:${tcp(synAck).srcPort} → ${ip(synAck).dst}:${tcp(synAck).dstPort}`, detail: 'The pod answers the gateway, which opened this second connection.' }, synAck, synAck);
+  const back = leavePod(w, server, synAck);
+  if (back.kind !== 'delivered') return { flow, seed, hops: w.hops, verdict: back };
+  const x = meshExchange(w, gw, server, ids.pod(gw.id));
+  return { flow, seed, hops: w.hops, verdict: { kind: 'delivered', to: server.id, message: `${x.message.replace(/^HTTP 200: [^ ]+'s sidecar/, `HTTP 200: the ingress gateway ${gw.name}`)} The client's connection ended at the gateway; the gateway opened its own to the pod.` }, backend: { podId: server.id, ip: server.ip, port: tcp(a.packet).dstPort, node: server.node } };
 }
 
 /** The SYN-ACK answering `seen`, as the answering host's TCP stack sends it. */
