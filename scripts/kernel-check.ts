@@ -16,8 +16,12 @@
 // 3. Conformance flows: every flow of the kube-proxy and kube-proxy-nftables cases is sent for real
 //    through the engine's ruleset for that case, and the kernel's outcome must be the expected one
 //    (scripts/kernelTracer.ts).
+// 4. Istio: every istio-iptables conformance case's capture rules are loaded as istio-iptables
+//    loads them, iptables-save must hold the engine's chains in order, and every flow is sent for
+//    real and judged by conntrack and the rule counters against the engine's walker
+//    (scripts/kernelIstio.ts).
 // Only namespaces this script creates carry traffic; all are deleted on exit.
-// PODPATH_KERNEL_SECTIONS=load,differential,flows picks sections (default: all).
+// PODPATH_KERNEL_SECTIONS=load,differential,flows,istio picks sections (default: all).
 import { execFileSync, spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decodePacket, loadSnapshot, traceFlow, type FlowSpec, type IPv4Header, type Packet, type PodInfo, type Trace } from '../src/engine/index.ts';
@@ -25,6 +29,7 @@ import { join } from 'node:path';
 import { iptablesSave, nftablesSave, renderRuleset } from '../src/engine/dataplane/iptablesSave.ts';
 import { defaultRoot, findCases, kubeProxyCaseRuleset, nftCaseRules, runCase } from '../src/cli/conformanceRunner.ts';
 import { kernelTracers } from './kernelTracer.ts';
+import { kernelIstio } from './kernelIstio.ts';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { nftLoadOrder } from '../src/engine/dataplane/kubeProxyNftables.ts';
@@ -67,7 +72,7 @@ const fail = (msg: string) => {
 const snap = loadSnapshot(defaultScenario, 1);
 const t = snap.topology;
 
-const sections = new Set((process.env.PODPATH_KERNEL_SECTIONS ?? 'load,differential,flows').split(','));
+const sections = new Set((process.env.PODPATH_KERNEL_SECTIONS ?? 'load,differential,flows,istio').split(','));
 
 // 1. Every node's ruleset loads.
 if (sections.has('load')) {
@@ -517,7 +522,10 @@ if (sections.has('flows')) {
   if (flowCases === 0) fail('no conformance case with flows was found');
 }
 
-if (skipped) console.log(`${skipped} kernel check(s) skipped: the kernel lacks what they need (said above)`);
+// 4. Istio's sidecar capture rules, judged by the kernel (scripts/kernelIstio.ts).
+if (sections.has('istio')) skipped += (await kernelIstio(join(defaultRoot, 'istio-iptables'), `${tag}i`, fail)).skipped;
+
+if (skipped) console.log(`${skipped} kernel check(s) skipped (the reasons are said above)`);
 if (failures) {
   console.log(`${failures} kernel check(s) failed`);
   process.exit(1);

@@ -160,16 +160,21 @@ function checkFlows(flowsDoc: Doc, cfg: IstioCaptureConfig): IstioCaseOutcome[] 
   });
 }
 
+/**
+ * The Config a case's rules come from: params.yaml's stated Config, or for a cni-* case what the
+ * plugin derives from the pod (DryRun has no effect on the rules). The kernel check uses it too.
+ */
+export function caseCaptureConfig(params: Record<string, unknown>): IstioCaptureConfig {
+  const stated = configOf(params);
+  return params.pod ? { ...sidecarCaptureConfig(podInfo(params.pod as Doc)), DryRun: stated.DryRun } : stated;
+}
+
 export function runIstioIptablesCase(dir: string): IstioCaseOutcome {
   const params = load(join(dir, 'params.yaml'));
   const stated = configOf(params);
   const outcomes: IstioCaseOutcome[] = [];
-  let cfg = stated;
-  if (params.pod) {
-    outcomes.push(compareCniConfig(params, stated));
-    // The rules come from what the plugin derives from the pod (DryRun has no effect on them).
-    cfg = { ...sidecarCaptureConfig(podInfo(params.pod as Doc)), DryRun: stated.DryRun };
-  }
+  if (params.pod) outcomes.push(compareCniConfig(params, stated));
+  const cfg = caseCaptureConfig(params);
   outcomes.push(compareText(params, cfg, readFileSync(join(dir, 'expected.iptables'), 'utf8')));
   const flowsDoc = load(join(dir, 'flows.yaml'));
   const flows = checkFlows(flowsDoc, cfg);

@@ -84,7 +84,13 @@ export function walkPodFlow(rulesets: CaptureRulesets, flow: PodFlow, interfaces
     rng: createPrng(0), // Istio's rules draw nothing
     ifaceAddress: (iface) => interfaces[iface]?.find((a) => a.includes(':') === v6),
   };
-  const walk = runHook(rs, hook, packet, ctx, ctstate === 'NEW');
+  // A packet coming back in on lo was sent by this namespace: its connection got its NAT in nat
+  // OUTPUT, so nat PREROUTING is not consulted for it (nf_nat_inet_fn: the DNAT binding is already
+  // initialised). Only raw and mangle PREROUTING see it — which is why Envoy's passthrough from
+  // 127.0.0.6 is not captured again by ISTIO_INBOUND in REDIRECT mode. (Checked against the kernel
+  // by scripts/kernelIstio.ts.)
+  const looped = inbound && packet.inIface === 'lo';
+  const walk = runHook(rs, hook, packet, ctx, ctstate === 'NEW' && !looped);
   return { ...classify(walk, mark), hook, walk };
 }
 
