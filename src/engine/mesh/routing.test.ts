@@ -97,4 +97,19 @@ describe('Envoy routing as Istio configures it', () => {
     expect(at('/reviews/0')).toMatchObject({ ok: false, status: 404, flag: 'NR' });
     expect(at('/productpage', 80)).toMatchObject({ ok: false, status: 404 }); // no server on that port
   });
+
+  it('mirroring: a copy to the mirror cluster with "-shadow" authority, at the mirror percentage', () => {
+    const t = rules(`${dr}---\n${vs('  - route: [{destination: {host: reviews, subset: v1}}]\n    mirror: {host: reviews, subset: v2}\n    mirrorPercentage: {value: 50}\n')}`);
+    let n = 0;
+    for (let s = 0; s < 2000; s++) {
+      const d = routeRequest(t, from(t, 'productpage-v1'), req(), createPrng(s));
+      expect(d.ok && d.subset).toBe('v1');
+      if (d.ok && d.mirror) {
+        n++;
+        expect(d.mirror).toEqual({ cluster: 'outbound|9080|v2|reviews.default.svc.cluster.local', authority: 'reviews-shadow' });
+      }
+    }
+    expect(n / 2000).toBeGreaterThan(0.45);
+    expect(n / 2000).toBeLessThan(0.55);
+  });
 });

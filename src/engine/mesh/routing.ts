@@ -42,6 +42,8 @@ export type MeshDecision =
       endpoint: EndpointInfo;
       loadBalancer: string;
       fault: { delayMs?: number; abortStatus?: number };
+      /** A copy of the request Envoy sends to another cluster (VirtualService mirror), its answer discarded. */
+      mirror?: { cluster: string; authority: string };
       timeoutMs?: number;
       retries: { attempts: number; perTryTimeoutMs?: number; retryOn: string };
       why: string[];
@@ -245,8 +247,16 @@ export function routeRequest(t: Topology, proxy: Proxy, req: MeshRequest, rng: P
     fault.abortStatus = routeInfo.fault.abort.status;
     why.push(`Fault injection: this request is aborted with ${routeInfo.fault.abort.status} (${routeInfo.fault.abort.percent}% of requests); it never reaches the upstream (response flag FI).`);
   }
+  // Mirroring (request_mirror_policies): a copy goes to the mirror cluster with "-shadow" added to
+  // the authority; Envoy does not wait for it and drops its response. mirrorPercentage unset: 100 %.
+  let mirror: { cluster: string; authority: string } | undefined;
+  if (routeInfo?.mirror && rng.next() * 100 < routeInfo.mirror.percent) {
+    const mh = expandHost(routeInfo.mirror.host, ruleNs, d);
+    mirror = { cluster: `outbound|${port}|${routeInfo.mirror.subset ?? ''}|${mh}`, authority: `${req.host}-shadow` };
+    why.push(`The route mirrors the request to ${mirror.cluster} (authority ${mirror.authority}); the copy's answer is discarded.`);
+  }
   const retries = routeInfo?.retries ? { attempts: routeInfo.retries.attempts, perTryTimeoutMs: routeInfo.retries.perTryTimeoutMs, retryOn: routeInfo.retries.retryOn ?? DEFAULT_RETRIES.retryOn } : DEFAULT_RETRIES;
-  return { ok: true, service, virtualService: vs, route: position, destination: dest, cluster, subset: dest.subset, port, endpoints, endpoint, loadBalancer, fault, timeoutMs: routeInfo?.timeoutMs, retries, why };
+  return { ok: true, service, virtualService: vs, route: position, destination: dest, cluster, subset: dest.subset, port, endpoints, endpoint, loadBalancer, fault, ...(mirror ? { mirror } : {}), timeoutMs: routeInfo?.timeoutMs, retries, why };
 }
 
 /**
