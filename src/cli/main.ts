@@ -2,6 +2,7 @@
 //   npm run cli -- trace <file.yaml>... --from <ns/pod> --to <host:port> [--seed N] [--json]
 //   npm run cli -- iptables-save <file.yaml>... --node <name> [--mode iptables|ipvs|nftables]
 //   npm run cli -- pcap <file.yaml>... [--from …] [--to …] [--seed N] -o out.pcap
+//   npm run cli -- proxy-config <file.yaml>... --pod <ns/name> [listeners|routes|clusters|endpoints] [--json]
 // A file argument "builtin:default" or "builtin:nodeport" stands for a built-in scenario.
 
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { iptablesSave, ipvsSave, loadSnapshot, nftablesSave, ruleBody, traceFlow
 import type { Diagnostic, Hop, Trace } from '../engine/index.ts';
 import { defaultScenario } from '../scenarios/default.ts';
 import { nodePortScenario } from '../scenarios/nodePort.ts';
+import { findPod, formatTable, PROXY_CONFIG_VIEWS, proxyConfig, proxyConfigTable, type ProxyConfigView } from '../engine/mesh/proxyConfig.ts';
 
 const builtins: Record<string, string> = { 'builtin:default': defaultScenario, 'builtin:nodeport': nodePortScenario };
 import { formatHeaders } from './format.ts';
@@ -18,6 +20,7 @@ const usage = `usage:
   podpath trace <file.yaml>... [--from <ns/pod>] [--to <host:port>] [--seed N] [--json]
   podpath iptables-save <file.yaml>... --node <name> [--mode iptables|ipvs|nftables]
   podpath pcap <file.yaml>... [--from <ns/pod>] [--to <host:port>] [--seed N] -o <out.pcap>
+  podpath proxy-config <file.yaml>... --pod <ns/name> [listeners|routes|clusters|endpoints] [--json]
   (builtin:default and builtin:nodeport are the built-in cndjp4 scenarios)`;
 
 interface Input { text: string; files: { name: string; firstLine: number }[] }
@@ -59,9 +62,11 @@ export function main(argv: string[]): number {
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
-    options: { from: { type: 'string' }, to: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' }, node: { type: 'string' }, mode: { type: 'string' }, output: { type: 'string', short: 'o' } },
+    options: { from: { type: 'string' }, to: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' }, node: { type: 'string' }, pod: { type: 'string' }, mode: { type: 'string' }, output: { type: 'string', short: 'o' } },
   });
-  if (!cmd || positionals.length === 0 || !['trace', 'iptables-save', 'pcap'].includes(cmd)) {
+  // proxy-config: a last positional naming a view (istioctl proxy-config <view>) is no file.
+  const view = cmd === 'proxy-config' && (PROXY_CONFIG_VIEWS as readonly string[]).includes(positionals.at(-1) ?? '') ? (positionals.pop() as ProxyConfigView) : undefined;
+  if (!cmd || positionals.length === 0 || !['trace', 'iptables-save', 'pcap', 'proxy-config'].includes(cmd)) {
     console.error(usage);
     return 2;
   }
@@ -84,6 +89,21 @@ export function main(argv: string[]): number {
       return 2;
     }
     process.stdout.write(view(snap.topology, node));
+    return 0;
+  }
+
+  if (cmd === 'proxy-config') {
+    // istioctl proxy-config <view> <pod>: the Envoy configuration istiod gives the pod's sidecar.
+    const pod = values.pod ? findPod(snap.topology, values.pod) : undefined;
+    const sidecars = snap.topology.nodes.flatMap((n) => n.pods).filter((p) => p.sidecar);
+    if (!pod || !pod.sidecar) {
+      console.error(pod ? `${values.pod} has no istio-proxy sidecar (its namespace needs the label istio-injection=enabled).` : `--pod must name a pod with a sidecar: ${sidecars.map((p) => `${p.namespace}/${p.name}`).join(', ') || 'none has one'}`);
+      return 2;
+    }
+    const cfg = proxyConfig(snap.topology, pod);
+    const views = view ? [view] : PROXY_CONFIG_VIEWS;
+    if (values.json) console.log(JSON.stringify(view ? cfg[view] : cfg, null, 2));
+    else process.stdout.write(views.map((v) => formatTable(proxyConfigTable(cfg, v))).join('\n'));
     return 0;
   }
 

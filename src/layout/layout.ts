@@ -9,13 +9,17 @@ import ELK from 'elkjs/lib/elk.bundled.js';
 import type { ElkNode } from 'elkjs/lib/elk.bundled.js';
 import { ids } from '../engine/ids.ts';
 import type { NodeInfo, Topology } from '../engine/types.ts';
-import { ifaceId, nodeElements, podEth0Id, podId, size, vethId } from './elements.ts';
+import { ifaceId, nodeElements, podEth0Id, podId, podSize, sidecarId, size, vethId } from './elements.ts';
 import type { Box, Layout, NetSide } from './types.ts';
 
 const elk = new ELK();
 const groupCache = new Map<string, Promise<ElkNode>>();
-const GAP = 48;
+const GAP = 32;
 const PAD = 16;
+/** A node group is at least this wide (its header: name, address, role and pod CIDR). */
+const MIN_GROUP_WIDTH = 260;
+/** Between the Services and the nodes: room for the dashed lines to the endpoints. */
+const SERVICE_GAP = 64;
 
 interface GroupLayout {
   id: string;
@@ -31,7 +35,7 @@ async function layoutNodeGroup(node: NodeInfo, side: NetSide): Promise<GroupLayo
   const edges: { id: string; sources: string[]; targets: string[] }[] = [];
   const chain: string[] = [];
   for (const pod of node.pods) {
-    children.push({ id: podId(pod), ...size.pod });
+    children.push({ id: podId(pod), ...podSize(pod) });
     children.push({ id: vethId(pod), ...size.veth });
     edges.push({ id: `e${edges.length}`, sources: [podId(pod)], targets: [vethId(pod)] });
     // A bridged CNI attaches the veths to cni0; a routed one (Calico) hands them to the IP stack.
@@ -55,7 +59,7 @@ async function layoutNodeGroup(node: NodeInfo, side: NetSide): Promise<GroupLayo
     layoutOptions: {
       'elk.algorithm': 'layered',
       'elk.direction': side === 'bottom' ? 'DOWN' : 'UP',
-      'elk.spacing.nodeNode': '18',
+      'elk.spacing.nodeNode': '14',
       'elk.layered.spacing.nodeNodeBetweenLayers': '22',
       'elk.layered.considerModelOrder.strategy': 'NODES_AND_EDGES',
       'elk.layered.nodePlacement.strategy': 'BRANDES_KOEPF',
@@ -77,15 +81,20 @@ async function layoutNodeGroup(node: NodeInfo, side: NetSide): Promise<GroupLayo
   const graph = await pending;
   const boxes: Record<string, Box> = {};
   for (const c of graph.children ?? []) boxes[c.id] = { x: c.x ?? 0, y: c.y ?? 0, width: c.width ?? 0, height: c.height ?? 0 };
-  // The pod's own eth0 sits inside the pod box, on the edge that faces its veth.
+  // The pod's own eth0 sits inside the pod box, on the edge that faces its veth; its istio-proxy,
+  // if any, just inside that (the app's traffic meets the proxy before eth0), the name beyond.
   for (const pod of node.pods) {
     const p = boxes[podId(pod)];
     if (!p) continue;
     const x = p.x + (p.width - size.podEth0.width) / 2;
     const y = side === 'bottom' ? p.y + p.height - size.podEth0.height - 6 : p.y + 6;
     boxes[podEth0Id(pod)] = { x, y, ...size.podEth0 };
+    if (pod.sidecar) {
+      const sy = side === 'bottom' ? y - size.sidecarGap - size.sidecar.height : y + size.podEth0.height + size.sidecarGap;
+      boxes[sidecarId(pod)] = { x: p.x + (p.width - size.sidecar.width) / 2, y: sy, ...size.sidecar };
+    }
   }
-  return { id: els.group, width: Math.max(graph.width ?? 0, 300), height: graph.height ?? 0, boxes };
+  return { id: els.group, width: Math.max(graph.width ?? 0, MIN_GROUP_WIDTH), height: graph.height ?? 0, boxes };
 }
 
 function packRow(groups: GroupLayout[], side: NetSide, top: number, rowHeight: number, out: Layout): number {
@@ -125,7 +134,7 @@ export async function layoutTopology(topology: Topology): Promise<Layout> {
     out.boxes[ids.service(svc.id)] = { x: sx, y: sy, ...size.service };
     sx += size.service.width + 24;
   }
-  let y = topology.services.length > 0 ? sy + size.service.height + 90 : 0;
+  let y = topology.services.length > 0 ? sy + size.service.height + SERVICE_GAP : 0;
 
   const topH = Math.max(0, ...top.map((g) => g.height));
   packRow(top, 'bottom', y, topH, out);

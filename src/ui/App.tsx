@@ -10,6 +10,7 @@ import { ScenarioPicker } from './ScenarioPicker.tsx';
 import { CniPicker } from './CniPicker.tsx';
 import { DiagnosticsPanel } from './panels/DiagnosticsPanel.tsx';
 import { IptablesPanel } from './panels/IptablesPanel.tsx';
+import { EnvoyPanel } from './panels/EnvoyPanel.tsx';
 import { StatusBar } from './panels/StatusBar.tsx';
 
 
@@ -32,6 +33,7 @@ export function App({ client }: { client: EngineClient }) {
           <EditorPane />
           <DiagnosticsPanel />
           <IptablesPanel client={client} />
+          <EnvoyPanel client={client} />
         </div>
         <div className={`pp-right${comparing ? ' is-comparing' : ''}`}>
 

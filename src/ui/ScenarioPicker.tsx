@@ -3,11 +3,13 @@
 import { useTranslation } from 'react-i18next';
 import { defaultScenario } from '../scenarios/default.ts';
 import { nodePortScenario } from '../scenarios/nodePort.ts';
+import { bookinfoScenario } from '../scenarios/bookinfo.ts';
 import { usePodpath } from '../state/store.ts';
 
 const SCENARIOS = [
   { key: 'default', text: defaultScenario },
   { key: 'nodePort', text: nodePortScenario },
+  { key: 'bookinfo', text: bookinfoScenario },
 ] as const;
 
 export function ScenarioPicker() {

@@ -94,7 +94,7 @@ class ScriptedWorker {
         this.calls.push({ method, args, answer: d.resolve });
         return d.promise;
       };
-    const api: Record<keyof EngineApi, unknown> = { load: held('load'), trace: held('trace'), traceWith: held('traceWith'), iptablesSave: held('iptablesSave') };
+    const api: Record<keyof EngineApi, unknown> = { load: held('load'), trace: held('trace'), traceWith: held('traceWith'), iptablesSave: held('iptablesSave'), envoyConfig: held('envoyConfig') };
     Comlink.expose(api, port2);
     this.port = port1;
   }

@@ -2,7 +2,7 @@
 // replaced. Callers get data ({ ok: false, error }) and never an exception.
 import * as Comlink from 'comlink';
 import type { FlowSpec, Trace } from '../engine/types.ts';
-import type { EngineApi, LoadResult, Result, SideTrace } from './protocol.ts';
+import type { EngineApi, EnvoyView, LoadResult, Result, SideTrace } from './protocol.ts';
 
 export type Stale = { ok: false; stale: true };
 export type ClientResult<T> = Result<T> | Stale;
@@ -101,6 +101,11 @@ export class EngineClient {
 
   iptablesSave(node: string): Promise<Result<string>> {
     return this.call((api) => api.iptablesSave(node));
+  }
+
+  /** The Envoy view of a pod with a sidecar (null: the pod has none). */
+  envoyConfig(podId: string): Promise<Result<EnvoyView | null>> {
+    return this.call((api) => api.envoyConfig(podId));
   }
 
   dispose() {

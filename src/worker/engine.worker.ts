@@ -2,6 +2,8 @@
 // Nothing else lives here (STYLE.md: keep workers thin).
 import * as Comlink from 'comlink';
 import { kubeProxySave, loadSnapshot, traceFlow } from '../engine/index.ts';
+import { captureRestore, sidecarCaptureConfig } from '../engine/istio/captureRules.ts';
+import { findPod, PROXY_CONFIG_VIEWS, proxyConfig, proxyConfigTable, type ConfigTable, type ProxyConfigView } from '../engine/mesh/proxyConfig.ts';
 import type { Topology } from '../engine/types.ts';
 import { layoutTopology } from '../layout/layout.ts';
 import type { EngineApi, Result } from './protocol.ts';
@@ -43,6 +45,16 @@ const api: EngineApi = {
     asResult(() => {
       if (!lastGood) throw new Error('no topology loaded yet');
       return kubeProxySave(lastGood, node);
+    }),
+  envoyConfig: (podId) =>
+    asResult(() => {
+      if (!lastGood) throw new Error('no topology loaded yet');
+      const pod = findPod(lastGood, podId);
+      if (!pod?.sidecar) return null;
+      const config = proxyConfig(lastGood, pod);
+      const tables = Object.fromEntries(PROXY_CONFIG_VIEWS.map((v) => [v, proxyConfigTable(config, v)])) as Record<ProxyConfigView, ConfigTable>;
+      const capture = captureRestore(sidecarCaptureConfig({ annotations: pod.sidecar.captureAnnotations, podIPs: [pod.ip] })).ipv4;
+      return { pod: config.pod, config, tables, capture };
     }),
 };
 

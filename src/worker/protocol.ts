@@ -1,5 +1,6 @@
 // The typed RPC surface between the UI and the engine Worker. Everything here is plain data:
 // errors are values ({ ok: false }), never exceptions crossing the boundary.
+import type { ConfigTable, ProxyConfig, ProxyConfigView } from '../engine/mesh/proxyConfig.ts';
 import type { CniSettings, FlowSpec, Snapshot, Trace } from '../engine/types.ts';
 import type { Layout } from '../layout/types.ts';
 
@@ -18,6 +19,17 @@ export interface SideTrace {
   trace: Trace;
 }
 
+/** A sidecar's Envoy configuration (what istioctl proxy-config shows) and its pod's capture rules. */
+export interface EnvoyView {
+  /** "namespace/name" of the pod. */
+  pod: string;
+  config: ProxyConfig;
+  /** Each view as a table; rows in the same order as the config's. */
+  tables: Record<ProxyConfigView, ConfigTable>;
+  /** The iptables-restore input istio-init (or the istio-cni plugin) applies in the pod's network namespace. */
+  capture: string;
+}
+
 export interface EngineApi {
   load(text: string, version: number): Promise<Result<LoadResult>>;
   /** Traces a flow over the worker's last good topology. */
@@ -29,4 +41,6 @@ export interface EngineApi {
    */
   traceWith(text: string, version: number, flow: FlowSpec, seed: number): Promise<Result<SideTrace>>;
   iptablesSave(node: string): Promise<Result<string>>;
+  /** The Envoy view of a pod of the last good topology; null when it has no sidecar. */
+  envoyConfig(podId: string): Promise<Result<EnvoyView | null>>;
 }

@@ -227,7 +227,8 @@ export function routeRequest(t: Topology, proxy: Proxy, req: MeshRequest, rng: P
     const subset = dr?.subsets.find((s) => s.name === dest.subset);
     if (!subset) return { ok: false, status: 503, flag: 'NC', why: [...why, `Subset "${dest.subset}" is defined by no DestinationRule for ${destFqdn}${dr ? ` (${dr.namespace}/${dr.name} has ${dr.subsets.map((s) => s.name).join(', ') || 'none'})` : ''}: Istio builds no cluster ${cluster}, and Envoy answers 503 (NC). A subset needs a DestinationRule — and the DestinationRule a ClusterIP Service.`], virtualService: vs, cluster };
     labels = subset.labels;
-    policy = subset.trafficPolicy ?? policy;
+    // A subset's traffic policy overrides the DestinationRule's field by field (MergeTrafficPolicy).
+    policy = { ...policy, ...Object.fromEntries(Object.entries(subset.trafficPolicy ?? {}).filter(([, v]) => v !== undefined)) };
     why.push(`DestinationRule ${dr!.namespace}/${dr!.name}: subset ${subset.name} = pods with ${Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(', ') || 'any labels'}.`);
   }
   const podsById = new Map(t.nodes.flatMap((n) => n.pods).map((p) => [p.id, p]));
@@ -288,4 +289,17 @@ function outsideRegistry(t: Topology, req: MeshRequest, rng: Prng): MeshDecision
   if (!isIP) return { ok: false, status: 503, flag: 'NC', why: [`"${req.host}" is in no Service and no ServiceEntry; the app's DNS lookup of it is outside podpath's cluster DNS. Address it by IP to follow PassthroughCluster.`] };
   const endpoint = { ip: req.host, port: req.port, portName: '', protocol: 'TCP' as const, ready: true, serving: true, terminating: false };
   return { ok: true, ...base, destination: { host: req.host, weight: 100 }, cluster: 'PassthroughCluster', endpoints: [endpoint], endpoint, why: [`${req.host}:${req.port} is in no Service and no ServiceEntry. meshConfig.outboundTrafficPolicy is ALLOW_ANY (Istio's default), so Envoy sends it to PassthroughCluster: straight to the original destination, unchanged.`] };
+}
+
+/**
+ * The PeerAuthentication mode for a workload: a policy selecting it, else its namespace's, else the
+ * mesh-wide one in the root namespace istio-system; UNSET inherits; the default is PERMISSIVE
+ * (istio/api security/v1beta1/peer_authentication.proto).
+ */
+export function peerAuthMode(t: Topology, pod: PodInfo): 'STRICT' | 'PERMISSIVE' | 'DISABLE' {
+  const pas = t.mesh.peerAuthentications;
+  const sel = (x: (typeof pas)[number]) => Object.keys(x.selector).length > 0;
+  const chain = [pas.find((x) => x.namespace === pod.namespace && sel(x) && Object.entries(x.selector).every(([k, v]) => pod.labels[k] === v)), pas.find((x) => x.namespace === pod.namespace && !sel(x)), pas.find((x) => x.namespace === 'istio-system' && !sel(x))];
+  for (const x of chain) if (x && x.mode !== 'UNSET') return x.mode;
+  return 'PERMISSIVE';
 }

@@ -16,7 +16,7 @@ import type { GatewayInfo, Hop, NodeInfo, Packet, PodInfo, RuleStep, Verdict } f
 import { ids } from '../ids.ts';
 import { captureRulesets, walkPodFlow, type CaptureOutcome, type CaptureRulesets } from '../istio/captureWalk.ts';
 import { sidecarCaptureConfig } from '../istio/captureRules.ts';
-import { routeRequest, type MeshRequest } from '../mesh/routing.ts';
+import { peerAuthMode, routeRequest, type MeshRequest } from '../mesh/routing.ts';
 import { httpSegment, ip, setAddresses, tcp, tcpSegment } from '../packet/packet.ts';
 import { fnv1a32 } from '../util/hash.ts';
 import type { Walk } from './walk.ts';
@@ -85,18 +85,8 @@ export function meshOutbound(w: Walk, client: PodInfo, node: NodeInfo, syn: Pack
  * A connection reaches a sidecar pod: nat PREROUTING's ISTIO_INBOUND redirects it to Envoy's
  * inbound listener (15006). Returns whether it was captured (the hop is added either way).
  */
-/**
- * The PeerAuthentication mode for a workload: a policy selecting it, else its namespace's, else the
- * mesh-wide one in the root namespace istio-system; UNSET inherits; the default is PERMISSIVE
- * (istio/api security/v1beta1/peer_authentication.proto).
- */
-export function peerAuthMode(w: Walk, pod: PodInfo): 'STRICT' | 'PERMISSIVE' | 'DISABLE' {
-  const pas = w.t.mesh.peerAuthentications;
-  const sel = (x: (typeof pas)[number]) => Object.keys(x.selector).length > 0;
-  const chain = [pas.find((x) => x.namespace === pod.namespace && sel(x) && Object.entries(x.selector).every(([k, v]) => pod.labels[k] === v)), pas.find((x) => x.namespace === pod.namespace && !sel(x)), pas.find((x) => x.namespace === 'istio-system' && !sel(x))];
-  for (const x of chain) if (x && x.mode !== 'UNSET') return x.mode;
-  return 'PERMISSIVE';
-}
+/** The PeerAuthentication mode for a workload (mesh/routing.ts). */
+export const peerAuthModeOf = (w: Walk, pod: PodInfo) => peerAuthMode(w.t, pod);
 
 export function meshInbound(w: Walk, node: NodeInfo, pod: PodInfo, p: Packet): boolean | Exclude<Verdict, { kind: 'delivered' }> {
   const at = ids.sidecar(pod.id);
@@ -107,8 +97,8 @@ export function meshInbound(w: Walk, node: NodeInfo, pod: PodInfo, p: Packet): b
   }
   const redirected = setAddresses(p, { dport: o.toPort! });
   w.add(at, node.name, { kind: 'netfilter', title: `pod ${pod.name}: ${path('PREROUTING', o.walk.steps)}: REDIRECT → ${pod.ip}:${o.toPort}`, detail: `The connection arrives in ${pod.name}'s network namespace, and the istio-init rules in nat PREROUTING redirect it to port ${o.toPort}: Envoy's inbound listener. The app's port ${tcp(p).dstPort} is only reached through Envoy.`, rules: o.walk.steps, cite: CITE_CAPTURE }, p, redirected);
-  w.add(at, node.name, { kind: 'envoy', title: `istio-proxy (${pod.name}) inbound: virtualInbound 0.0.0.0:${o.toPort} accepts the connection for port ${tcp(p).dstPort}`, detail: `Envoy's inbound listener picks the filter chain for the original destination port ${tcp(p).dstPort}${w.mesh ? ` and terminates the mutual TLS the client sidecar started (PeerAuthentication ${peerAuthMode(w, pod)})` : `; the client has no sidecar, so the connection is plain text, which PeerAuthentication ${peerAuthMode(w, pod)} ${peerAuthMode(w, pod) === 'STRICT' ? 'refuses' : 'accepts'}`}. It will forward requests to the app through cluster inbound|${tcp(p).dstPort}||, connecting from 127.0.0.6.`, cite: CITE_ENVOY }, redirected, redirected);
-  if (!w.mesh && peerAuthMode(w, pod) === 'STRICT') {
+  w.add(at, node.name, { kind: 'envoy', title: `istio-proxy (${pod.name}) inbound: virtualInbound 0.0.0.0:${o.toPort} accepts the connection for port ${tcp(p).dstPort}`, detail: `Envoy's inbound listener picks the filter chain for the original destination port ${tcp(p).dstPort}${w.mesh ? ` and terminates the mutual TLS the client sidecar started (PeerAuthentication ${peerAuthModeOf(w, pod)})` : `; the client has no sidecar, so the connection is plain text, which PeerAuthentication ${peerAuthModeOf(w, pod)} ${peerAuthModeOf(w, pod) === 'STRICT' ? 'refuses' : 'accepts'}`}. It will forward requests to the app through cluster inbound|${tcp(p).dstPort}||, connecting from 127.0.0.6.`, cite: CITE_ENVOY }, redirected, redirected);
+  if (!w.mesh && peerAuthModeOf(w, pod) === 'STRICT') {
     w.add(at, node.name, { kind: 'envoy', title: `istio-proxy (${pod.name}): PeerAuthentication STRICT — plain text refused, connection reset`, detail: `The client has no sidecar, so its connection carries no Istio mutual TLS. A PeerAuthentication in mode STRICT applies to ${pod.name}, so the inbound listener has only the mTLS filter chain: the handshake fails and Envoy resets the connection. The app never sees the request.`, cite: 'istio/api security/v1beta1/peer_authentication.proto; istio/istio pilot/pkg/networking/core (inbound filter chains)' }, redirected, redirected);
     return { kind: 'rejected', at, message: `Connection reset by ${pod.name}'s sidecar: mTLS is STRICT and the client sent plain text (it has no sidecar).` };
   }

@@ -6,7 +6,7 @@ import { Handle, Position } from '@xyflow/react';
 import type { NodeProps, NodeTypes } from '@xyflow/react';
 import { useTranslation } from 'react-i18next';
 import type { Node } from '@xyflow/react';
-import type { ExternalData, IfaceData, K8sNodeData, Mark, NetfilterData, NetworkData, PacketData, PodData, ServiceData } from './toFlow.ts';
+import type { ExternalData, IfaceData, K8sNodeData, Mark, NetfilterData, NetworkData, PacketData, PodData, ServiceData, SidecarData } from './toFlow.ts';
 
 const cls = (base: string, mark: Mark) => (mark ? `${base} is-${mark}` : base);
 
@@ -66,9 +66,23 @@ function Pod({ data }: NodeProps<Node<PodData, 'pod'>>) {
   return (
     <div className={cls(`pp-pod pp-pod-net-${data.netSide}`, data.mark)} aria-label={`Pod ${data.name} ${data.ip}`}>
       <Handles />
-      <span className="pp-pod-name" title={`${data.namespace}/${data.name}`}>{data.name}</span>
-      <span className="pp-pod-ip">{data.ip}</span>
-      {data.identity !== undefined ? <span className="pp-pod-identity">{t('identity', { n: data.identity })}</span> : null}
+      <span className="pp-pod-name" title={`${data.namespace}/${data.name}`}>{data.workload ?? data.name}</span>
+      {data.workload ? <span className="pp-pod-suffix" title={`${data.namespace}/${data.name}`}>{data.name.slice(data.workload.length)}</span> : null}
+      <span className="pp-pod-addr">
+        <span className="pp-pod-ip">{data.ip}</span>
+        {data.identity !== undefined ? <span className="pp-pod-identity">{t('identity', { n: data.identity })}</span> : null}
+      </span>
+    </div>
+  );
+}
+
+function Sidecar({ data }: NodeProps<Node<SidecarData, 'sidecar'>>) {
+  const { t } = useTranslation();
+  return (
+    <div className={cls('pp-sidecar', data.mark)} aria-label={t('sidecarLabel', { pod: data.pod })} title={t('sidecarHint')}>
+      <Handles />
+      <span className="pp-sidecar-name">istio-proxy</span>
+      <span className="pp-sidecar-sub">Envoy</span>
     </div>
   );
 }
@@ -126,6 +140,7 @@ export const nodeTypes: NodeTypes = {
   iface: memo(Iface),
   netfilter: memo(Netfilter),
   pod: memo(Pod),
+  sidecar: memo(Sidecar),
   service: memo(Service),
   network: memo(Network),
   external: memo(External),

@@ -2,8 +2,8 @@
 // Pure and DOM-free (unit-tested in Node); the diagram is derived, never the source of truth.
 import type { Edge, Node } from '@xyflow/react';
 import { ids } from '../../engine/ids.ts';
-import type { Hop, InterfaceKind, Topology, Trace } from '../../engine/types.ts';
-import { ifaceId, nodeElements, podEth0Id, podId, vethId } from '../../layout/elements.ts';
+import type { Hop, InterfaceKind, PodInfo, Topology, Trace } from '../../engine/types.ts';
+import { ifaceId, nodeElements, podEth0Id, podId, sidecarId, vethId } from '../../layout/elements.ts';
 import type { Box, Layout, NetSide } from '../../layout/types.ts';
 
 /** How an element relates to the trace being played. */
@@ -34,12 +34,20 @@ export interface NetfilterData extends Record<string, unknown> {
 }
 export interface PodData extends Record<string, unknown> {
   name: string;
+  /** The owning workload's name when the pod's name was generated from it ("productpage-v1" of
+   *  "productpage-v1-89fbcd85b-t2fql"): the name is drawn as workload and suffix, on two lines. */
+  workload?: string;
   namespace: string;
   ip: string;
   veth: string;
   /** Cilium: the pod's security identity. */
   identity?: number;
   netSide: NetSide;
+  mark: Mark;
+}
+/** A pod's injected istio-proxy (Envoy), drawn inside the pod. */
+export interface SidecarData extends Record<string, unknown> {
+  pod: string;
   mark: Mark;
 }
 export interface ServiceData extends Record<string, unknown> {
@@ -72,6 +80,7 @@ export type DiagramNode =
   | Node<IfaceData, 'iface'>
   | Node<NetfilterData, 'netfilter'>
   | Node<PodData, 'pod'>
+  | Node<SidecarData, 'sidecar'>
   | Node<ServiceData, 'service'>
   | Node<NetworkData, 'network'>
   | Node<ExternalData, 'external'>
@@ -191,6 +200,7 @@ export function toFlow(
             namespace: pod.namespace,
             ip: pod.ip,
             veth: pod.hostVeth.name,
+            ...workloadOf(pod),
             ...(pod.identity !== undefined ? { identity: pod.identity } : {}),
             netSide,
             mark: marks.get(pid),
@@ -203,6 +213,10 @@ export function toFlow(
         { id: eid, type: 'iface', data: { name: 'eth0', address: pod.eth0.address ?? pod.ip, kind: 'pod-eth0', mark: marks.get(eid) } },
         pid,
       );
+      if (pod.sidecar) {
+        const sid = sidecarId(pod);
+        place<Node<SidecarData, 'sidecar'>>({ id: sid, type: 'sidecar', data: { pod: pod.name, mark: marks.get(sid) } }, pid);
+      }
       const vid = vethId(pod);
       place<Node<IfaceData, 'iface'>>(
         { id: vid, type: 'iface', data: { name: pod.hostVeth.name, kind: 'veth', mark: marks.get(vid) } },
@@ -270,8 +284,11 @@ export function toFlow(
   const hop = trace?.hops[activeHop];
   const at = hop ? box(hop.at) : undefined;
   if (hop && at) {
-    // On the element's left edge, so the element's own label stays readable.
-    const c = { x: at.x, y: at.y + at.height / 2 };
+    // On the element's left edge, so the element's own label stays readable; for the boxes inside
+    // a pod (its eth0, its istio-proxy), on the pod's left edge: their labels fill their width.
+    const owner = topology.nodes.flatMap((n) => n.pods).find((p) => hop.at === podEth0Id(p) || hop.at === sidecarId(p));
+    const pod = owner ? box(podId(owner)) : undefined;
+    const c = { x: (pod ?? at).x, y: at.y + at.height / 2 };
     nodes.push({
       id: 'packet',
       type: 'packet',
@@ -286,6 +303,12 @@ export function toFlow(
     });
   }
   return { nodes, edges };
+}
+
+/** The workload a generated pod name starts with (Deployment → ReplicaSet → pod, StatefulSet …). */
+function workloadOf(pod: PodInfo): { workload?: string } {
+  const owner = pod.owner?.split('/').pop();
+  return owner && pod.name.length > owner.length + 1 && pod.name.startsWith(`${owner}-`) ? { workload: owner } : {};
 }
 
 /** The outside client's address: the IPv4 source of the packet it sends. */
@@ -349,6 +372,7 @@ export function placeLabel(topology: Topology, at: string): string {
     for (const pod of node.pods) {
       if (at === podId(pod)) return `${pod.namespace}/${pod.name}`;
       if (at === podEth0Id(pod)) return `${pod.name} eth0`;
+      if (at === sidecarId(pod)) return `${pod.name} istio-proxy`;
       if (at === vethId(pod)) return `${node.name} ${pod.hostVeth.name}`;
     }
   }
