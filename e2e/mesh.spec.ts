@@ -18,6 +18,8 @@ spec: {hosts: [reviews], http: [{route: [{destination: {host: reviews, subset: v
 `;
 
 test('Bookinfo (Istio): jason through both sidecars to reviews v2, the Envoy configuration, then a 50/50 v1/v3 rule over seeds', async ({ page }) => {
+  // Typing a VirtualService and stepping twelve seeds: a long test, slower still on a loaded 2-core machine.
+  test.setTimeout(180_000);
   const app = new PodpathPage(page);
   await app.open();
   await app.scenarioPicker().selectOption('bookinfo');

@@ -14,7 +14,7 @@ import { usePodpath } from '../../state/store.ts';
 import type { EngineClient } from '../../worker/client.ts';
 import type { EnvoyView } from '../../worker/protocol.ts';
 import { envoyMarks, flowPod, podAt, type EnvoyMarks } from './envoyMarks.ts';
-import { focusLine, markRuleLines } from './iptablesLines.ts';
+import { RuleText } from './RuleText.tsx';
 
 type Tab = ProxyConfigView | 'capture';
 const TABS: readonly Tab[] = ['listeners', 'routes', 'clusters', 'endpoints', 'capture'];
@@ -27,39 +27,6 @@ interface BodyProps {
   setPod: (pod: string) => void;
   tab: Tab;
   setTab: (tab: Tab) => void;
-}
-
-function CaptureText({ text, rules, label }: { text: string; rules: readonly RuleStep[]; label: string }) {
-  const { t } = useTranslation();
-  const pre = useRef<HTMLPreElement>(null);
-  const marks = useMemo(() => markRuleLines(text, rules), [text, rules]);
-  useEffect(() => {
-    const el = pre.current;
-    const line = focusLine(marks);
-    const target = line === undefined ? undefined : (el?.children[line] as HTMLElement | undefined);
-    if (el && target) el.scrollTop = Math.max(0, target.offsetTop - el.clientHeight / 2);
-  }, [marks]);
-  return (
-    <pre ref={pre} aria-label={label} tabIndex={0}>
-      {text.split('\n').map((line, i) => {
-        const m = marks.get(i);
-        if (!m) return <span key={i}>{line}{'\n'}</span>;
-        const what = m.matched ? t('matched') : t('notMatched');
-        const body = (
-          <>
-            <span className="pp-sr-only">{what}: </span>
-            {line}
-            {'\n'}
-          </>
-        );
-        return m.matched ? (
-          <mark key={i} title={`${what}: ${m.effect}`} data-rule="matched">{body}</mark>
-        ) : (
-          <span key={i} className="pp-ipt-tested" title={`${what}: ${m.effect}`} data-rule="tested">{body}</span>
-        );
-      })}
-    </pre>
-  );
 }
 
 function EnvoyBody({ client, pod, setPod, tab, setTab }: BodyProps) {
@@ -142,7 +109,7 @@ function EnvoyBody({ client, pod, setPod, tab, setTab }: BodyProps) {
         ) : tab === 'capture' ? (
           <>
             <p className="pp-muted pp-envoy-caption">{t('envoy.captureCaption', { pod: name })}</p>
-            <CaptureText text={value.capture} rules={rules} label={t('envoy.captureLabel', { pod: name })} />
+            <RuleText text={value.capture} rules={rules} label={t('envoy.captureLabel', { pod: name })} tabIndex={0} />
           </>
         ) : (
           <>

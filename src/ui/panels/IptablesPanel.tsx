@@ -3,12 +3,12 @@
 // every edit for a closed panel only kept the worker and the main thread busy.
 // The selected hop's rule walk is shown on the text: matched rules marked, tested ones shaded.
 // Selecting a hop on a node switches the open panel to that node (another can still be picked).
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { RuleStep } from '../../engine/types.ts';
 import { usePodpath } from '../../state/store.ts';
 import type { EngineClient } from '../../worker/client.ts';
-import { focusLine, markRuleLines } from './iptablesLines.ts';
+import { RuleText } from './RuleText.tsx';
 
 interface TextProps {
   client: EngineClient;
@@ -25,7 +25,6 @@ function IptablesText({ client, node, setNode }: TextProps) {
   const goodVersion = usePodpath((s) => s.good?.snapshot.version);
   const hop = usePodpath((s) => s.trace?.hops[s.activeHop]);
   const [text, setText] = useState('');
-  const pre = useRef<HTMLPreElement>(null);
   const current = node || nodes?.[0]?.name || '';
 
   useEffect(() => {
@@ -40,42 +39,6 @@ function IptablesText({ client, node, setNode }: TextProps) {
   }, [client, current, goodVersion]);
 
   const rules = hop && hop.node === current ? (hop.mechanism.rules ?? NO_RULES) : NO_RULES;
-  const marks = useMemo(() => markRuleLines(text, rules), [text, rules]);
-  // One element per line; only the lines the hop walked carry a class (thousands of lines stay cheap).
-  const lines = useMemo(() => {
-    const matched = t('matched');
-    const notMatched = t('notMatched');
-    return text.split('\n').map((line, i) => {
-      const m = marks.get(i);
-      if (!m) return <span key={i}>{line}{'\n'}</span>;
-      const label = m.matched ? matched : notMatched;
-      const body = (
-        <>
-          <span className="pp-sr-only">{label}: </span>
-          {line}
-          {'\n'}
-        </>
-      );
-      return m.matched ? (
-        <mark key={i} title={`${label}: ${m.effect}`} aria-description={m.effect} data-rule="matched">
-          {body}
-        </mark>
-      ) : (
-        <span key={i} className="pp-ipt-tested" title={`${label}: ${m.effect}`} aria-description={m.effect} data-rule="tested">
-          {body}
-        </span>
-      );
-    });
-  }, [text, marks, t]);
-
-  // Bring the rule that acted (the walk's last matched one) into view inside the block.
-  useEffect(() => {
-    const el = pre.current;
-    const line = focusLine(marks);
-    const target = line === undefined ? undefined : (el?.children[line] as HTMLElement | undefined);
-    if (el && target) el.scrollTop = Math.max(0, target.offsetTop - el.clientHeight / 2);
-  }, [marks]);
-
   return (
     <>
       <label>
@@ -88,8 +51,7 @@ function IptablesText({ client, node, setNode }: TextProps) {
           ))}
         </select>
       </label>
-      {marks.size > 0 ? <p className="pp-muted pp-ipt-legend">{t('iptablesHighlight')}</p> : null}
-      <pre ref={pre} aria-label={`${t('iptables')} ${current}`}>{lines}</pre>
+      <RuleText text={text} rules={rules} label={`${t('iptables')} ${current}`} />
     </>
   );
 }
