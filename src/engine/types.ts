@@ -2,6 +2,9 @@
 // plain, structured-clonable data (no classes, no functions, no Maps).
 
 import type { DiagnosticCode } from './model/diagnostics.ts';
+import type { MeshConfig } from './meshTypes.ts';
+
+export type * from './meshTypes.ts';
 import type { AppBehaviorInfo } from './mesh/apps.ts';
 
 /** Where in the user's text an object or field came from. Lines and columns are 1-based. */
@@ -252,120 +255,6 @@ export interface SidecarInfo {
   captureAnnotations: Record<string, string>;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Istio traffic management (networking.istio.io v1 / v1beta1 / v1alpha3).
-
-/** exact / prefix / regex (RE2, whole string) — Istio's StringMatch. */
-export type StringMatch = { exact: string } | { prefix: string } | { regex: string };
-
-export interface HttpMatchInfo {
-  name?: string;
-  uri?: StringMatch;
-  ignoreUriCase: boolean;
-  method?: StringMatch;
-  authority?: StringMatch;
-  scheme?: StringMatch;
-  /** Header name (lower case) → match; null: the header only has to be present. */
-  headers: Record<string, StringMatch | null>;
-  withoutHeaders: Record<string, StringMatch | null>;
-  queryParams: Record<string, StringMatch | null>;
-  port?: number;
-  sourceLabels?: Record<string, string>;
-  sourceNamespace?: string;
-  gateways?: string[];
-}
-
-export interface HttpRouteDestination {
-  host: string;
-  subset?: string;
-  port?: number;
-  /** Relative weight; Istio treats a lone destination without weight as 100. */
-  weight: number;
-}
-
-export interface HttpRouteInfo {
-  name?: string;
-  /** Empty: matches every request. Blocks are ORed, conditions inside a block ANDed. */
-  match: HttpMatchInfo[];
-  route: HttpRouteDestination[];
-  fault?: { delay?: { ms: number; percent: number }; abort?: { status: number; percent: number } };
-  /** Route timeout in ms; undefined: none (Istio disables Envoy's 15 s default). */
-  timeoutMs?: number;
-  retries?: { attempts: number; perTryTimeoutMs?: number; retryOn?: string };
-  mirror?: { host: string; subset?: string; percent: number };
-  redirect?: { uri?: string; authority?: string; code: number };
-  directResponse?: { status: number };
-  rewrite?: { uri?: string; authority?: string };
-  source: SourceRef;
-}
-
-export interface VirtualServiceInfo {
-  namespace: string;
-  name: string;
-  hosts: string[];
-  /** Empty: "mesh" (every sidecar). */
-  gateways: string[];
-  http: HttpRouteInfo[];
-  exportTo: string[];
-  source: SourceRef;
-}
-
-export interface TrafficPolicyInfo {
-  loadBalancer?: string;
-  tlsMode?: string;
-  connectionPool?: { http1MaxPendingRequests?: number; maxRequestsPerConnection?: number; tcpMaxConnections?: number };
-  outlierDetection?: { consecutive5xxErrors?: number; intervalMs?: number; baseEjectionTimeMs?: number };
-}
-
-export interface DestinationRuleInfo {
-  namespace: string;
-  name: string;
-  host: string;
-  subsets: { name: string; labels: Record<string, string>; trafficPolicy?: TrafficPolicyInfo }[];
-  trafficPolicy?: TrafficPolicyInfo;
-  exportTo: string[];
-  source: SourceRef;
-}
-
-export interface GatewayInfo {
-  namespace: string;
-  name: string;
-  selector: Record<string, string>;
-  servers: { port: number; portName: string; protocol: string; hosts: string[] }[];
-  source: SourceRef;
-}
-
-/** A ServiceEntry: hosts outside (or inside) the mesh added to Istio's service registry. */
-export interface ServiceEntryInfo {
-  namespace: string;
-  name: string;
-  hosts: string[];
-  addresses: string[];
-  ports: { number: number; name: string; protocol: string }[];
-  location: 'MESH_EXTERNAL' | 'MESH_INTERNAL';
-  resolution: 'NONE' | 'STATIC' | 'DNS' | 'DNS_ROUND_ROBIN';
-  endpoints: { address: string; labels: Record<string, string> }[];
-  source: SourceRef;
-}
-
-export interface PeerAuthenticationInfo {
-  namespace: string;
-  name: string;
-  /** Empty: every workload of the namespace (or of the mesh, in the root namespace istio-system). */
-  selector: Record<string, string>;
-  mode: 'STRICT' | 'PERMISSIVE' | 'DISABLE' | 'UNSET';
-  source: SourceRef;
-}
-
-export interface MeshConfig {
-  virtualServices: VirtualServiceInfo[];
-  destinationRules: DestinationRuleInfo[];
-  gateways: GatewayInfo[];
-  serviceEntries: ServiceEntryInfo[];
-  peerAuthentications: PeerAuthenticationInfo[];
-  /** meshConfig.outboundTrafficPolicy.mode (ConfigMap istio-system/istio, key mesh): ALLOW_ANY by default. */
-  outboundTrafficPolicy: 'ALLOW_ANY' | 'REGISTRY_ONLY';
-}
 
 export interface LabelSelector {
   matchLabels: Record<string, string>;

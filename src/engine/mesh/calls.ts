@@ -12,7 +12,7 @@
 //    "timeouts or retries will not be enabled when faults are enabled on the client side").
 //    If the calling application gives up during the delay, the request never reaches the upstream.
 // 2. The router: the route timeout (VirtualService `timeout`; none by default — Istio sets
-//    Notimeout, route.go setTimeout) "includes all retries", and Envoy "will not retry when a
+//    Notimeout in route.go) "includes all retries", and Envoy "will not retry when a
 //    request exceeds" it: a 504 with flag UT (Envoy router_filter docs, x-envoy-retry-on). A per-try
 //    timeout (retries.perTryTimeout) ends one try with 504; it is retried on 5xx, gateway-error or
 //    reset. Otherwise a try is retried when retryOn covers its answer — Istio's default policy is 2
