@@ -32,7 +32,8 @@
 import type { EndpointInfo, PodInfo, Topology } from '../types.ts';
 import type { Prng } from '../util/prng.ts';
 import { behaviourFor, type AppCallInfo } from './apps.ts';
-import { DEFAULT_RETRIES, routeRequest, serviceForHost, type MeshRequest, type Proxy } from './routing.ts';
+import { DEFAULT_RETRIES, peerAuthMode, routeRequest, serviceForHost, type MeshDecision, type MeshRequest, type Proxy } from './routing.ts';
+import { serverAccepts, upstreamTls } from './tls.ts';
 
 /** Where the request starts: a pod's application (through its sidecar), the ingress gateway, or a client outside the mesh sending straight to a Service. */
 export type Entry =
@@ -55,6 +56,8 @@ export interface EnvoyTry {
   pod?: string;
   subset?: string;
   timeout?: 'per-try' | 'route' | 'app';
+  /** The connection failed before any response: UF (a failed connect or TLS handshake), UC (closed by the server side). */
+  failure?: 'UF' | 'UC';
   /** What the called application did; undefined when the endpoint is no pod. */
   server?: ServerRun;
 }
@@ -167,8 +170,10 @@ function note(ctx: Ctx, atMs: number, text: string): { text: string } {
 }
 
 /** Envoy's retry conditions (router_filter docs, x-envoy-retry-on) for one try's outcome. */
-export function retriable(status: number, timeout: EnvoyTry['timeout'], retryOn: string): boolean {
+export function retriable(status: number, timeout: EnvoyTry['timeout'], retryOn: string, failure?: EnvoyTry['failure']): boolean {
   const parts = retryOn.split(',').map((p) => p.trim());
+  if (failure === 'UF') return parts.includes('connect-failure') || parts.includes('reset') || parts.includes('5xx') || parts.includes('gateway-error');
+  if (failure === 'UC') return parts.includes('reset') || parts.includes('5xx') || parts.includes('gateway-error');
   const codes = parts.filter((p) => /^\d{3}$/.test(p)).map(Number);
   // Istio's default policy carries RetriableStatusCodes [503] next to its retryOn string (retry.go).
   if (retryOn === DEFAULT_RETRIES.retryOn) codes.push(503);
@@ -244,6 +249,11 @@ function attempt(ctx: Ctx, caller: Caller, req: SimRequest, startMs: number, app
     }
     const ep = eps[ctx.rng.int(0, eps.length - 1)]!;
     const why = [`No client-side Envoy: the connection goes through the Service ${svc.namespace}/${svc.name} to ${ep.ip}:${ep.port} (no VirtualService applies).`];
+    const server = ep.podId ? ctx.pods.get(ep.podId) : undefined;
+    if (server?.sidecar && peerAuthMode(ctx.t, server) === 'STRICT') {
+      note(ctx, startMs, `${caller.label} → ${ep.ip}:${ep.port}: ${server.name}'s sidecar resets the plain-text connection (PeerAuthentication STRICT).`);
+      return { startMs, endMs: startMs, status: 0, fault: {}, envoyRetries: 0, tries: [], why: [...why, `${server.name}'s PeerAuthentication is STRICT and the caller has no sidecar to speak mutual TLS: the connection is reset.`], service: svc.name };
+    }
     const tr = tryEndpoint(ctx, ep, req, startMs, depth, user);
     if (tr.endMs > deadline) return appGaveUp(why, [cut(tr, deadline, 0, 'app')], { service: svc.name });
     return { startMs, endMs: tr.endMs, status: tr.status, fault: {}, envoyRetries: 0, tries: [tr], why, service: svc.name };
@@ -285,7 +295,9 @@ function attempt(ctx: Ctx, caller: Caller, req: SimRequest, startMs: number, app
   let at = routerAt;
   for (let n = 0; ; n++) {
     triedHosts.add(`${endpoint.ip}:${endpoint.port}`);
-    let tr = tryEndpoint(ctx, endpoint, req, at, depth, user, d.subset);
+    const tlsFail = tlsMismatch(ctx, d, endpoint);
+    if (tlsFail) note(ctx, at, `${where} → ${endpoint.ip}:${endpoint.port}: ${tlsFail.why} 503 (${tlsFail.flag}).`);
+    let tr: EnvoyTry = tlsFail ? { startMs: at, endMs: at, status: 503, endpoint: `${endpoint.ip}:${endpoint.port}`, pod: endpoint.podId, subset: d.subset, failure: tlsFail.flag } : tryEndpoint(ctx, endpoint, req, at, depth, user, d.subset);
     const answerAt = tr.endMs;
     if (perTry !== undefined && answerAt > at + perTry) tr = cut(tr, at + perTry, 504, 'per-try');
     if (tr.endMs > routeDeadline) tr = cut(tr, routeDeadline, 504, 'route');
@@ -300,9 +312,10 @@ function attempt(ctx: Ctx, caller: Caller, req: SimRequest, startMs: number, app
       return { startMs, endMs: tr.endMs, status: 504, flag: 'UT', timeout: 'route', envoyRetries: n, tries, why, ...base };
     }
     if (tr.timeout === 'per-try') note(ctx, tr.endMs, `${where}: the per-try timeout (${secs(perTry!)}) fires — 504 for this try.`);
-    if (n >= d.retries.attempts || !retriable(tr.status, tr.timeout, d.retries.retryOn)) {
+    if (n >= d.retries.attempts || !retriable(tr.status, tr.timeout, d.retries.retryOn, tr.failure)) {
       if (n > 0) why.push(`${where} retried ${n} time(s).`);
-      return { startMs, endMs: tr.endMs, status: tr.status, flag: tr.timeout ? 'UT' : undefined, timeout: tr.timeout === 'per-try' ? 'per-try' : undefined, envoyRetries: n, tries, why, ...base };
+      if (tlsFail) why.push(tlsFail.why);
+      return { startMs, endMs: tr.endMs, status: tr.status, flag: tr.failure ?? (tr.timeout ? 'UT' : undefined), timeout: tr.timeout === 'per-try' ? 'per-try' : undefined, envoyRetries: n, tries, why, ...base };
     }
     const backoff = Math.min(BACKOFF_MAX_MS, Math.floor(ctx.rng.next() * (2 ** (n + 1) - 1) * BACKOFF_BASE_MS));
     at = tr.endMs + backoff;
@@ -316,6 +329,14 @@ function attempt(ctx: Ctx, caller: Caller, req: SimRequest, startMs: number, app
     const pool = fresh.length ? fresh : d.endpoints;
     endpoint = pool[ctx.rng.int(0, pool.length - 1)]!;
   }
+}
+
+/** A TLS disagreement between the caller's Envoy and the endpoint (mesh/tls.ts), or undefined when they agree. */
+function tlsMismatch(ctx: Ctx, d: Extract<MeshDecision, { ok: true }>, endpoint: EndpointInfo): { flag: 'UF' | 'UC'; why: string } | undefined {
+  const pod = endpoint.podId ? ctx.pods.get(endpoint.podId) : undefined;
+  const tls = upstreamTls(ctx.t, d.trafficPolicy?.tlsMode, pod, d.destinationRule ? `${d.destinationRule.namespace}/${d.destinationRule.name}` : undefined);
+  const o = serverAccepts(ctx.t, tls, pod, !!pod?.sidecar);
+  return o.ok ? undefined : { flag: o.flag, why: `${tls.why} ${o.why}` };
 }
 
 /** One call of an application (or the entry request), with the caller's own timeout and retries. */

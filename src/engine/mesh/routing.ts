@@ -10,7 +10,7 @@
 // (default load balancer LEAST_REQUEST); Envoy's response flags (NR no route, NC no cluster, UH no
 // healthy upstream, FI fault injected).
 
-import type { DestinationRuleInfo, EndpointInfo, GatewayInfo, HttpMatchInfo, HttpRouteDestination, HttpRouteInfo, PodInfo, ServiceInfo, StringMatch, Topology, VirtualServiceInfo } from '../types.ts';
+import type { DestinationRuleInfo, EndpointInfo, GatewayInfo, HttpMatchInfo, HttpRouteDestination, HttpRouteInfo, PodInfo, ServiceInfo, StringMatch, Topology, TrafficPolicyInfo, VirtualServiceInfo } from '../types.ts';
 import type { Prng } from '../util/prng.ts';
 
 export interface MeshRequest {
@@ -41,6 +41,9 @@ export type MeshDecision =
       endpoints: EndpointInfo[];
       endpoint: EndpointInfo;
       loadBalancer: string;
+      /** The DestinationRule that applies, and its traffic policy with the subset's merged over it. */
+      destinationRule?: DestinationRuleInfo;
+      trafficPolicy?: TrafficPolicyInfo;
       fault: { delayMs?: number; abortStatus?: number };
       /** A copy of the request Envoy sends to another cluster (VirtualService mirror), its answer discarded. */
       mirror?: { cluster: string; authority: string };
@@ -257,7 +260,7 @@ export function routeRequest(t: Topology, proxy: Proxy, req: MeshRequest, rng: P
     why.push(`The route mirrors the request to ${mirror.cluster} (authority ${mirror.authority}); the copy's answer is discarded.`);
   }
   const retries = routeInfo?.retries ? { attempts: routeInfo.retries.attempts, perTryTimeoutMs: routeInfo.retries.perTryTimeoutMs, retryOn: routeInfo.retries.retryOn ?? DEFAULT_RETRIES.retryOn } : DEFAULT_RETRIES;
-  return { ok: true, service, virtualService: vs, route: position, destination: dest, cluster, subset: dest.subset, port, endpoints, endpoint, loadBalancer, fault, ...(mirror ? { mirror } : {}), timeoutMs: routeInfo?.timeoutMs, retries, why };
+  return { ok: true, service, virtualService: vs, route: position, destination: dest, cluster, subset: dest.subset, port, endpoints, endpoint, loadBalancer, ...(dr ? { destinationRule: dr } : {}), ...(policy ? { trafficPolicy: policy } : {}), fault, ...(mirror ? { mirror } : {}), timeoutMs: routeInfo?.timeoutMs, retries, why };
 }
 
 /**

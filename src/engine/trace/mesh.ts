@@ -16,12 +16,14 @@ import type { GatewayInfo, Hop, NodeInfo, Packet, PodInfo, RuleStep, Verdict } f
 import { ids } from '../ids.ts';
 import { captureRulesets, walkPodFlow, type CaptureOutcome, type CaptureRulesets } from '../istio/captureWalk.ts';
 import { sidecarCaptureConfig } from '../istio/captureRules.ts';
-import { peerAuthMode, routeRequest, type MeshRequest } from '../mesh/routing.ts';
+import { peerAuthMode, routeRequest, type MeshDecision, type MeshRequest } from '../mesh/routing.ts';
 import { httpSegment, ip, setAddresses, tcp, tcpSegment } from '../packet/packet.ts';
 import { fnv1a32 } from '../util/hash.ts';
+import { serverAccepts, upstreamFailureBody, upstreamTls, type UpstreamTls } from '../mesh/tls.ts';
 import type { Walk } from './walk.ts';
 
 export const CITE_CAPTURE = 'istio/istio tools/istio-iptables/pkg/capture/run.go';
+export const CITE_TLS = 'istio/istio pilot/pkg/networking/core/cluster_tls.go (auto mTLS, DestinationRule tls), listener_inbound.go (PeerAuthentication filter chains); envoyproxy/envoy response flags UF / UC';
 export const CITE_ENVOY = 'istio/istio pilot/pkg/networking/core (listeners 15001 / 15006, route configuration per port, clusters); envoyproxy/envoy router';
 /** The application's processes: any UID but the proxy's 1337 (the capture rules only ask "is it 1337?"). */
 const APP_UID = 1000;
@@ -71,13 +73,14 @@ export function meshOutbound(w: Walk, client: PodInfo, node: NodeInfo, syn: Pack
     return { verdict: { kind: 'rejected', at, message: `HTTP ${status} (${flag}) from ${client.name}'s sidecar: ${d.why[d.why.length - 1]}` } };
   }
   const e = d.endpoint;
+  const tls = tlsFor(w, d);
   const sport = w.rng.int(32768, 60999);
   const up = tcpSegment({ srcMac: client.mac, dstMac: dstMacFor(e.ip), src: client.ip, dst: e.ip, sport, dport: e.port, flags: ['SYN'], seq: w.rng.int(0, 0xffffffff), ack: 0, mtu: w.t.settings.cni.mtu });
-  w.add(at, node.name, { kind: 'envoy', title: `istio-proxy (${client.name}): ${http.method} ${http.host}:${http.port}${http.path} → ${d.cluster} → ${e.ip}:${e.port}`, detail: `${listener} ${d.why.join(' ')}${d.fault.delayMs ? ` The fault filter holds the request ${d.fault.delayMs / 1000} s before forwarding it.` : ''} Envoy now opens its own connection to ${e.ip}:${e.port} — a pod address, so kube-proxy's ClusterIP DNAT is not on this path; and since the server has a sidecar too, the connection carries mutual TLS (Istio's automatic mTLS).`, cite: CITE_ENVOY }, appReq, up);
+  w.add(at, node.name, { kind: 'envoy', title: `istio-proxy (${client.name}): ${http.method} ${http.host}:${http.port}${http.path} → ${d.cluster} → ${e.ip}:${e.port}`, detail: `${listener} ${d.why.join(' ')}${d.fault.delayMs ? ` The fault filter holds the request ${d.fault.delayMs / 1000} s before forwarding it.` : ''} Envoy now opens its own connection to ${e.ip}:${e.port} — a pod address, so kube-proxy's ClusterIP DNAT is not on this path. ${tls.why}`, cite: CITE_ENVOY }, appReq, up);
   if (d.mirror) w.add(at, node.name, { kind: 'envoy', title: `istio-proxy (${client.name}): mirror → ${d.mirror.cluster} (authority ${d.mirror.authority}), answer discarded`, detail: `The route's mirror policy sends a copy of the request to ${d.mirror.cluster} as well, with "-shadow" added to the authority so the copy can be told apart. Envoy does not wait for the copy and throws its response away: the client only ever sees the primary's answer.`, cite: 'istio/istio pilot/pkg/networking/core/route (mirror → request_mirror_policies); envoyproxy/envoy RouteAction.RequestMirrorPolicy' }, appReq, appReq);
   const o2 = walkPodFlow(rulesOf(w, client), { direction: 'outbound', proto: 'tcp', src: client.ip, sport, dst: e.ip, dport: e.port, uid: client.sidecar!.proxyUid, gid: client.sidecar!.proxyGid }, interfacesOf(client));
   w.add(at, node.name, { kind: 'netfilter', title: `pod ${client.name}: ${path('OUTPUT', o2.walk.steps)}: ${outcomeText(o2)} (Envoy is UID ${client.sidecar!.proxyUid})`, detail: `Envoy's own connection meets the same rules, but "-m owner --uid-owner ${client.sidecar!.proxyUid} -j RETURN" lets the proxy's traffic out uncaptured — otherwise it would loop back into itself.`, rules: o2.walk.steps, cite: CITE_CAPTURE }, up, up);
-  w.mesh = { request: http, decision: d, appPacket: appReq };
+  w.mesh = { request: http, decision: d, appPacket: appReq, tls };
   return { packet: up };
 }
 
@@ -85,6 +88,12 @@ export function meshOutbound(w: Walk, client: PodInfo, node: NodeInfo, syn: Pack
  * A connection reaches a sidecar pod: nat PREROUTING's ISTIO_INBOUND redirects it to Envoy's
  * inbound listener (15006). Returns whether it was captured (the hop is added either way).
  */
+/** What the client's Envoy speaks to the decision's endpoint. */
+function tlsFor(w: Walk, d: Extract<MeshDecision, { ok: true }>): UpstreamTls {
+  const pod = d.endpoint.podId ? w.t.nodes.flatMap((n) => n.pods).find((p) => p.id === d.endpoint.podId) : undefined;
+  return upstreamTls(w.t, d.trafficPolicy?.tlsMode, pod, d.destinationRule ? `${d.destinationRule.namespace}/${d.destinationRule.name}` : undefined);
+}
+
 /** The PeerAuthentication mode for a workload (mesh/routing.ts). */
 export const peerAuthModeOf = (w: Walk, pod: PodInfo) => peerAuthMode(w.t, pod);
 
@@ -97,7 +106,7 @@ export function meshInbound(w: Walk, node: NodeInfo, pod: PodInfo, p: Packet): b
   }
   const redirected = setAddresses(p, { dport: o.toPort! });
   w.add(at, node.name, { kind: 'netfilter', title: `pod ${pod.name}: ${path('PREROUTING', o.walk.steps)}: REDIRECT → ${pod.ip}:${o.toPort}`, detail: `The connection arrives in ${pod.name}'s network namespace, and the istio-init rules in nat PREROUTING redirect it to port ${o.toPort}: Envoy's inbound listener. The app's port ${tcp(p).dstPort} is only reached through Envoy.`, rules: o.walk.steps, cite: CITE_CAPTURE }, p, redirected);
-  w.add(at, node.name, { kind: 'envoy', title: `istio-proxy (${pod.name}) inbound: virtualInbound 0.0.0.0:${o.toPort} accepts the connection for port ${tcp(p).dstPort}`, detail: `Envoy's inbound listener picks the filter chain for the original destination port ${tcp(p).dstPort}${w.mesh ? ` and terminates the mutual TLS the client sidecar started (PeerAuthentication ${peerAuthModeOf(w, pod)})` : `; the client has no sidecar, so the connection is plain text, which PeerAuthentication ${peerAuthModeOf(w, pod)} ${peerAuthModeOf(w, pod) === 'STRICT' ? 'refuses' : 'accepts'}`}. It will forward requests to the app through cluster inbound|${tcp(p).dstPort}||, connecting from 127.0.0.6.`, cite: CITE_ENVOY }, redirected, redirected);
+  w.add(at, node.name, { kind: 'envoy', title: `istio-proxy (${pod.name}) inbound: virtualInbound 0.0.0.0:${o.toPort} accepts the connection for port ${tcp(p).dstPort}`, detail: `Envoy's inbound listener picks the filter chain for the original destination port ${tcp(p).dstPort}${w.mesh ? (w.mesh.tls.mode === 'DISABLE' ? `; the client's Envoy sends plain text (${w.mesh.tls.auto ? 'automatic mTLS' : 'its DestinationRule'}), which PeerAuthentication ${peerAuthModeOf(w, pod)} ${peerAuthModeOf(w, pod) === 'STRICT' ? 'has no filter chain for' : 'accepts'}` : ` for the ${w.mesh.tls.mode} TLS the client's Envoy starts (PeerAuthentication ${peerAuthModeOf(w, pod)})`) : `; the client has no sidecar, so the connection is plain text, which PeerAuthentication ${peerAuthModeOf(w, pod)} ${peerAuthModeOf(w, pod) === 'STRICT' ? 'refuses' : 'accepts'}`}. It will forward requests to the app through cluster inbound|${tcp(p).dstPort}||, connecting from 127.0.0.6.`, cite: CITE_ENVOY }, redirected, redirected);
   if (!w.mesh && peerAuthModeOf(w, pod) === 'STRICT') {
     w.add(at, node.name, { kind: 'envoy', title: `istio-proxy (${pod.name}): PeerAuthentication STRICT — plain text refused, connection reset`, detail: `The client has no sidecar, so its connection carries no Istio mutual TLS. A PeerAuthentication in mode STRICT applies to ${pod.name}, so the inbound listener has only the mTLS filter chain: the handshake fails and Envoy resets the connection. The app never sees the request.`, cite: 'istio/api security/v1beta1/peer_authentication.proto; istio/istio pilot/pkg/networking/core (inbound filter chains)' }, redirected, redirected);
     return { kind: 'rejected', at, message: `Connection reset by ${pod.name}'s sidecar: mTLS is STRICT and the client sent plain text (it has no sidecar).` };
@@ -106,26 +115,46 @@ export function meshInbound(w: Walk, node: NodeInfo, pod: PodInfo, p: Packet): b
   return true;
 }
 
-/** The HTTP exchange on the established connections: the request through both proxies to the app, and the response back. */
-export function meshExchange(w: Walk, client: PodInfo, server: PodInfo, clientAt = ids.sidecar(client.id)): { status: number; message: string } {
+/** The HTTP exchange on the established connections: the request through both proxies to the app, and the response back — or the TLS mismatch that ends it. */
+export function meshExchange(w: Walk, client: PodInfo, server: PodInfo, clientAt = ids.sidecar(client.id)): { ok: boolean; status: number; message: string } {
   const m = w.mesh!;
   const d = m.decision;
   const cnode = client.node;
   const snode = server.node;
+  const viaSidecar = !!server.sidecar && !!m.inboundCaptured;
   const rid = `${(fnv1a32(`${client.id}|${server.id}|${w.hops.length}`) >>> 0).toString(16).padStart(8, '0')}-${(w.rng.int(0, 0xffff)).toString(16).padStart(4, '0')}-4${(w.rng.int(0, 0xfff)).toString(16).padStart(3, '0')}-a${(w.rng.int(0, 0xfff)).toString(16).padStart(3, '0')}-${(w.rng.int(0, 0xffffffff)).toString(16).padStart(12, '0')}`;
+  const firstLine = (m.appPacket.headers[3] as { firstLine: string }).firstLine;
   const appHeaders = (m.appPacket.headers[3] as { headers: [string, string][] }).headers;
-  const upstream = httpSegment({ srcMac: client.mac, dstMac: server.mac, src: client.ip, dst: d.endpoint.ip, sport: 40000, dport: d.endpoint.port, seq: 1, ack: 1, firstLine: (m.appPacket.headers[3] as { firstLine: string }).firstLine, headers: [...appHeaders, ['x-forwarded-proto', 'http'], ['x-request-id', rid], ['x-envoy-attempt-count', '1'], ['x-envoy-decorator-operation', `${d.service ? `${d.service.name}.${d.service.namespace}.svc.${w.t.settings.clusterDomain}` : d.destination.host}:${d.port}/*`]] });
+  const upstream = httpSegment({ srcMac: client.mac, dstMac: server.mac, src: client.ip, dst: d.endpoint.ip, sport: 40000, dport: d.endpoint.port, seq: 1, ack: 1, firstLine, headers: [...appHeaders, ['x-forwarded-proto', 'http'], ['x-request-id', rid], ['x-envoy-attempt-count', '1'], ['x-envoy-decorator-operation', `${d.service ? `${d.service.name}.${d.service.namespace}.svc.${w.t.settings.clusterDomain}` : d.destination.host}:${d.port}/*`]] });
+  const isApp = clientAt === ids.sidecar(client.id);
+  const reply = (status: number, headers: [string, string][]) => httpSegment({ srcMac: client.mac, dstMac: client.mac, src: (m.appPacket.headers[1] as { dst: string }).dst, dst: client.ip, sport: m.request.port, dport: tcp(m.appPacket).srcPort, seq: 1, ack: 1, firstLine: `HTTP/1.1 ${status} ${statusText(status)}`, headers });
   w.direction = 'request';
-  w.add(clientAt, cnode, { kind: 'envoy', title: `istio-proxy (${client.name}) → ${server.name}: the request, inside mutual TLS`, detail: `On the connection just set up, the client's Envoy sends the request it routed. It adds x-request-id (the trace id every proxy keeps), x-forwarded-proto and x-envoy-attempt-count, and encrypts the whole exchange with the workloads' Istio certificates (shown here in clear).`, cite: CITE_ENVOY }, m.appPacket, upstream);
-  const toApp = httpSegment({ srcMac: server.mac, dstMac: server.mac, src: '127.0.0.6', dst: server.ip, sport: 41000, dport: d.endpoint.port, seq: 1, ack: 1, firstLine: (m.appPacket.headers[3] as { firstLine: string }).firstLine, headers: [...(upstream.headers[3] as { headers: [string, string][] }).headers, ['x-forwarded-client-cert', `By=spiffe://cluster.local/ns/${server.namespace}/sa/default;URI=spiffe://cluster.local/ns/${client.namespace}/sa/default`]] });
-  w.add(ids.sidecar(server.id), snode, { kind: 'envoy', title: `istio-proxy (${server.name}) → app: from 127.0.0.6 to ${server.ip}:${d.endpoint.port}`, detail: `The server's Envoy decrypts the request, adds x-forwarded-client-cert (the client's SPIFFE identity from its certificate) and passes it to the app through cluster inbound|${d.endpoint.port}||, connecting from 127.0.0.6 — an address the capture rules return on, so this hop is not captured again.`, cite: CITE_ENVOY }, upstream, toApp);
-  w.add(ids.podEth0(server.id), snode, { kind: 'deliver', title: `${server.name} gets ${(m.appPacket.headers[3] as { firstLine: string }).firstLine}`, detail: `The app sees the request coming from 127.0.0.6: the sidecar, not the client. The client's identity is in x-forwarded-client-cert.` }, toApp, toApp);
+
+  // TLS first: what the client's Envoy speaks must be what the server side accepts (mesh/tls.ts).
+  const accept = serverAccepts(w.t, m.tls, server, viaSidecar);
+  if (!accept.ok) {
+    const at = viaSidecar ? ids.sidecar(server.id) : ids.podEth0(server.id);
+    w.add(clientAt, cnode, { kind: 'envoy', title: `istio-proxy (${client.name}) → ${server.name}: ${m.tls.mode === 'DISABLE' ? 'plain-text request' : `TLS ClientHello (${m.tls.mode})`}`, detail: `${m.tls.why} On the connection just set up it ${m.tls.mode === 'DISABLE' ? 'sends the request in plain text' : 'starts the TLS handshake'}.`, cite: CITE_TLS }, m.appPacket, m.tls.mode === 'DISABLE' ? upstream : m.appPacket);
+    w.add(at, snode, { kind: viaSidecar ? 'envoy' : 'deliver', title: `${viaSidecar ? `istio-proxy (${server.name})` : server.name}: ${accept.flag === 'UC' ? 'no filter chain matches — connection closed' : 'handshake fails'}`, detail: accept.why, cite: CITE_TLS }, upstream, upstream);
+    w.direction = 'reply';
+    const body = upstreamFailureBody(accept.reason);
+    w.add(clientAt, cnode, { kind: 'envoy', title: `istio-proxy (${client.name}) → ${isApp ? 'app' : 'client'}: HTTP 503 (${accept.flag})`, detail: `The client's Envoy gets no response on its upstream connection and answers ${isApp ? 'the app' : 'the client'} itself: 503 with the body "${body}" (response flag ${accept.flag}).${accept.flag === 'UF' ? ' Istio\'s default retry policy retries connection failures twice; every try fails the same way.' : ''}`, cite: CITE_TLS }, reply(503, [['content-length', String(body.length)], ['content-type', 'text/plain'], ['server', 'envoy']]), reply(503, [['content-length', String(body.length)], ['content-type', 'text/plain'], ['server', 'envoy']]));
+    return { ok: false, status: 503, message: `HTTP 503 (${accept.flag}) from ${client.name}'s ${isApp ? 'sidecar' : 'Envoy'}: ${body}. ${accept.why}` };
+  }
+
+  w.add(clientAt, cnode, { kind: 'envoy', title: `istio-proxy (${client.name}) → ${server.name}: the request${m.tls.mode === 'DISABLE' ? ', in plain text' : `, inside ${m.tls.mode === 'ISTIO_MUTUAL' ? 'mutual TLS' : 'TLS'}`}`, detail: `On the connection just set up, the client's Envoy sends the request it routed. It adds x-request-id (the trace id every proxy keeps), x-forwarded-proto and x-envoy-attempt-count${m.tls.mode === 'DISABLE' ? '. ' : ', and encrypts the whole exchange (shown here in clear). '}${m.tls.why}`, cite: CITE_ENVOY }, m.appPacket, upstream);
+  let toApp: Packet;
+  if (viaSidecar) {
+    toApp = httpSegment({ srcMac: server.mac, dstMac: server.mac, src: '127.0.0.6', dst: server.ip, sport: 41000, dport: d.endpoint.port, seq: 1, ack: 1, firstLine, headers: [...(upstream.headers[3] as { headers: [string, string][] }).headers, ...(m.tls.mode === 'ISTIO_MUTUAL' ? [['x-forwarded-client-cert', `By=spiffe://cluster.local/ns/${server.namespace}/sa/default;URI=spiffe://cluster.local/ns/${client.namespace}/sa/default`] as [string, string]] : [])] });
+    w.add(ids.sidecar(server.id), snode, { kind: 'envoy', title: `istio-proxy (${server.name}) → app: from 127.0.0.6 to ${server.ip}:${d.endpoint.port}`, detail: `The server's Envoy ${m.tls.mode === 'ISTIO_MUTUAL' ? 'decrypts the request, adds x-forwarded-client-cert (the client\'s SPIFFE identity from its certificate) and passes' : 'passes'} it to the app through cluster inbound|${d.endpoint.port}||, connecting from 127.0.0.6 — an address the capture rules return on, so this hop is not captured again.`, cite: CITE_ENVOY }, upstream, toApp);
+  } else toApp = upstream;
+  w.add(ids.podEth0(server.id), snode, { kind: 'deliver', title: `${server.name} gets ${firstLine}`, detail: viaSidecar ? `The app sees the request coming from 127.0.0.6: the sidecar, not the client.${m.tls.mode === 'ISTIO_MUTUAL' ? " The client's identity is in x-forwarded-client-cert." : ''}` : `${server.name} ${server.sidecar ? 'has a sidecar, but its capture rules let this port through' : 'has no sidecar'}: the app gets the request straight from the client's Envoy (${client.ip}).` }, toApp, toApp);
   const took = 2 + (fnv1a32(rid) % 7);
   const elapsed = took + (d.fault.delayMs ?? 0);
   w.direction = 'reply';
-  const resp = httpSegment({ srcMac: client.mac, dstMac: client.mac, src: m.appPacket.headers[1]!.proto === 'ipv4' ? (m.appPacket.headers[1] as { dst: string }).dst : '', dst: client.ip, sport: m.request.port, dport: tcp(m.appPacket).srcPort, seq: 1, ack: 1, firstLine: 'HTTP/1.1 200 OK', headers: [['content-type', 'text/html; charset=utf-8'], ['server', 'envoy'], ['x-envoy-upstream-service-time', String(elapsed)]] });
-  w.add(clientAt, cnode, { kind: 'envoy', title: `istio-proxy (${client.name}) → ${clientAt === ids.sidecar(client.id) ? 'app' : 'client'}: HTTP 200 from ${d.cluster}${d.fault.delayMs ? ` after the injected ${d.fault.delayMs / 1000} s delay` : ''}`, detail: `The app's response comes back through both proxies. The client's Envoy returns it on the app's original connection (the app still believes it talks to ${m.request.host}:${m.request.port}), with server: envoy and x-envoy-upstream-service-time: ${elapsed} (ms Envoy waited for the upstream${d.fault.delayMs ? ', including the fault delay' : ''}).`, cite: CITE_ENVOY }, resp, resp);
-  return { status: 200, message: `HTTP 200: ${client.name}'s sidecar routed ${m.request.method} ${m.request.host}:${m.request.port}${m.request.path} to ${d.cluster}${d.virtualService ? ` (VirtualService ${d.virtualService.namespace}/${d.virtualService.name}, route ${d.route?.index})` : ''}, endpoint ${server.name} ${d.endpoint.ip}:${d.endpoint.port}.` };
+  const resp = reply(200, [['content-type', 'text/html; charset=utf-8'], ['server', 'envoy'], ['x-envoy-upstream-service-time', String(elapsed)]]);
+  w.add(clientAt, cnode, { kind: 'envoy', title: `istio-proxy (${client.name}) → ${isApp ? 'app' : 'client'}: HTTP 200 from ${d.cluster}${d.fault.delayMs ? ` after the injected ${d.fault.delayMs / 1000} s delay` : ''}`, detail: `The app's response comes back${viaSidecar ? ' through both proxies' : ''}. The client's Envoy returns it on the app's original connection (the app still believes it talks to ${m.request.host}:${m.request.port}), with server: envoy and x-envoy-upstream-service-time: ${elapsed} (ms Envoy waited for the upstream${d.fault.delayMs ? ', including the fault delay' : ''}).`, cite: CITE_ENVOY }, resp, resp);
+  return { ok: true, status: 200, message: `HTTP 200: ${client.name}'s sidecar routed ${m.request.method} ${m.request.host}:${m.request.port}${m.request.path} to ${d.cluster}${d.virtualService ? ` (VirtualService ${d.virtualService.namespace}/${d.virtualService.name}, route ${d.route?.index})` : ''}, endpoint ${server.name} ${d.endpoint.ip}:${d.endpoint.port}.` };
 }
 
 function statusText(s: number): string {
@@ -155,7 +184,7 @@ export function gatewayRoute(w: Walk, gw: PodInfo, seen: Packet, http: MeshReque
   }
   const e = d.endpoint;
   const up = tcpSegment({ srcMac: gw.mac, dstMac: dstMacFor(e.ip), src: gw.ip, dst: e.ip, sport: w.rng.int(32768, 60999), dport: e.port, flags: ['SYN'], seq: w.rng.int(0, 0xffffffff), ack: 0, mtu: w.t.settings.cni.mtu });
-  w.add(at, gw.node, { kind: 'envoy', title: `${gw.name} (ingress gateway): ${http.method} ${http.host}${http.path} → ${d.cluster} → ${e.ip}:${e.port}`, detail: `The client's connection ends at the gateway's Envoy (it is the gateway's own listener on port ${http.port}, no capture rules: the gateway is a standalone proxy, not a sidecar). ${d.why.join(' ')} The gateway connects to the pod itself, with mutual TLS when the pod has a sidecar.`, cite: CITE_ENVOY }, clientReq, up);
-  w.mesh = { request: http, decision: d, appPacket: clientReq };
+  w.add(at, gw.node, { kind: 'envoy', title: `${gw.name} (ingress gateway): ${http.method} ${http.host}${http.path} → ${d.cluster} → ${e.ip}:${e.port}`, detail: `The client's connection ends at the gateway's Envoy (it is the gateway's own listener on port ${http.port}, no capture rules: the gateway is a standalone proxy, not a sidecar). ${d.why.join(' ')} The gateway connects to the pod itself. ${tlsFor(w, d).why}`, cite: CITE_ENVOY }, clientReq, up);
+  w.mesh = { request: http, decision: d, appPacket: clientReq, tls: tlsFor(w, d) };
   return { packet: up };
 }

@@ -75,6 +75,7 @@ export function traceFlow(t: Topology, flow: FlowSpec, seed: number): Trace {
   const client = w.mesh && findPod(t, flow.from);
   if (done.verdict.kind === 'delivered' && w.mesh && client) {
     const x = meshExchange(w, client, backend);
+    if (!x.ok) return { flow, seed, hops: w.hops, verdict: { kind: 'rejected', at: ids.sidecar(client.id), message: x.message } };
     return { ...done, hops: w.hops, verdict: { ...done.verdict, message: x.message } };
   }
   return done;
@@ -105,6 +106,7 @@ function throughGateway(w: Walk, flow: FlowSpec, seed: number, gw: PodInfo, seen
   const back = leavePod(w, server, synAck);
   if (back.kind !== 'delivered') return { flow, seed, hops: w.hops, verdict: back };
   const x = meshExchange(w, gw, server, ids.pod(gw.id));
+  if (!x.ok) return { flow, seed, hops: w.hops, verdict: { kind: 'rejected', at: ids.pod(gw.id), message: x.message.replace(/^HTTP 503 \((\w+)\) from [^:]+:/, `HTTP 503 ($1) from the ingress gateway ${gw.name}:`) } };
   return { flow, seed, hops: w.hops, verdict: { kind: 'delivered', to: server.id, message: `${x.message.replace(/^HTTP 200: [^ ]+'s sidecar/, `HTTP 200: the ingress gateway ${gw.name}`)} The client's connection ended at the gateway; the gateway opened its own to the pod.` }, backend: { podId: server.id, ip: server.ip, port: tcp(a.packet).dstPort, node: server.node } };
 }
 

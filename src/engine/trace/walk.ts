@@ -10,12 +10,15 @@ import { ip, tcp } from '../packet/packet.ts';
 import type { Prng } from '../util/prng.ts';
 import type { CaptureRulesets } from '../istio/captureWalk.ts';
 import type { MeshDecision, MeshRequest } from '../mesh/routing.ts';
+import type { UpstreamTls } from '../mesh/tls.ts';
 
 /** A request a client sidecar routed: what the app asked, what Envoy decided, and whether the server's sidecar took it in. */
 export interface MeshState {
   request: MeshRequest;
   decision: Extract<MeshDecision, { ok: true }>;
   appPacket: Packet;
+  /** What the client's Envoy speaks on its upstream connection (DestinationRule tls or automatic mTLS). */
+  tls: UpstreamTls;
   inboundCaptured?: boolean;
 }
 
