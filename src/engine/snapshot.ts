@@ -5,5 +5,5 @@ import { buildCluster, type BuildOptions } from './model/cluster.ts';
 
 export function loadSnapshot(text: string, version: number, opts?: BuildOptions): Snapshot {
   const m = buildCluster(text, opts);
-  return { version, topology: m.topology, diagnostics: m.diagnostics, flows: m.flows, failed: m.failed };
+  return { version, topology: m.topology, diagnostics: m.diagnostics, flows: m.flows, legacyTranslations: m.legacyTranslations, failed: m.failed };
 }

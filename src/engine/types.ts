@@ -6,6 +6,7 @@ import type { MeshConfig } from './meshTypes.ts';
 
 export type * from './meshTypes.ts';
 import type { AppBehaviorInfo } from './mesh/apps.ts';
+import type { LegacyTranslation } from './mesh/legacyView.ts';
 
 /** Where in the user's text an object or field came from. Lines and columns are 1-based. */
 export interface SourceRef {
@@ -431,6 +432,8 @@ export interface Snapshot {
   diagnostics: Diagnostic[];
   /** Flows to offer: Flow objects from the text, or a default one. */
   flows: FlowSpec[];
+  /** Istio 0.x objects in the text, each beside the objects that replaced it (mesh/legacyView.ts). */
+  legacyTranslations: LegacyTranslation[];
   /** true when the text had errors that made the model unusable (the UI keeps the last good one). */
   failed: boolean;
 }

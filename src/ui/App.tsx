@@ -11,6 +11,7 @@ import { CniPicker } from './CniPicker.tsx';
 import { DiagnosticsPanel } from './panels/DiagnosticsPanel.tsx';
 import { IptablesPanel } from './panels/IptablesPanel.tsx';
 import { EnvoyPanel } from './panels/EnvoyPanel.tsx';
+import { LegacyPanel } from './panels/LegacyPanel.tsx';
 import { StatusBar } from './panels/StatusBar.tsx';
 
 
@@ -32,6 +33,7 @@ export function App({ client }: { client: EngineClient }) {
         <div className="pp-left">
           <EditorPane />
           <DiagnosticsPanel />
+          <LegacyPanel />
           <IptablesPanel client={client} />
           <EnvoyPanel client={client} />
         </div>

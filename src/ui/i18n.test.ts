@@ -28,3 +28,22 @@ describe('i18n: the Envoy panel and the Bookinfo scenario', () => {
     expect(i18n.t('sidecarLabel', { pod: 'productpage-v1-x' })).toContain('productpage-v1-x');
   });
 });
+
+describe('i18n: the Istio 0.6 translation panel', () => {
+  it.each([
+    ['en', 'Istio 0.6 objects, translated', 'Istio 0.6 (as written)', 'Today (translated)'],
+    ['ja', 'Istio 0.6 のオブジェクトと現在の書き方', 'Istio 0.6 (書かれたまま)', '現在 (翻訳後)'],
+  ] as const)('has every label (%s)', async (lng, title, original, translated) => {
+    const i18n = initI18n('en');
+    await i18n.changeLanguage(lng);
+    expect([i18n.t('legacy.title'), i18n.t('legacy.original'), i18n.t('legacy.translated')]).toEqual([title, original, translated]);
+    const names = { kind: 'RouteRule', name: 'bootcamp-default', from: 57, to: 71, fields: 'spec.httpFault' };
+    for (const key of ['legacy.intro', 'legacy.object', 'legacy.originalLabel', 'legacy.translatedLabel', 'legacy.jump', 'legacy.untranslated']) {
+      const s = i18n.t(key, names);
+      expect(s, key).not.toBe(key);
+      expect(s, key).not.toMatch(/\{\{/);
+    }
+    expect(i18n.t('legacy.jump', names)).toMatch(/57–71/);
+    expect(i18n.t('legacy.translatedLabel', names)).toContain('RouteRule bootcamp-default');
+  });
+});

@@ -7,6 +7,7 @@ import { APP_BEHAVIOR_KIND, readAppBehavior, type AppBehaviorInfo } from '../mes
 import { injectSidecars } from '../mesh/inject.ts';
 import { ingressGatewayObjects } from '../mesh/gatewayInstall.ts';
 import { applyLegacy, isIstioIngress, readIstioIngress, readRouteRule, type LegacyIngress, type LegacyRouteRule } from '../mesh/legacy.ts';
+import { legacyTranslations, type LegacyTranslation } from '../mesh/legacyView.ts';
 import { readNetworkPolicy } from './networkPolicy.ts';
 import { ids } from '../ids.ts';
 import { flannelDefaults, flannelInterfaces, flannelNodeTables, nodeEth0 } from '../dataplane/flannel.ts';
@@ -36,6 +37,8 @@ export interface ClusterModel {
   topology: Topology;
   flows: FlowSpec[];
   diagnostics: Diagnostic[];
+  /** Istio 0.x objects beside what replaced them (mesh/legacyView.ts). */
+  legacyTranslations: LegacyTranslation[];
   failed: boolean;
 }
 
@@ -247,11 +250,11 @@ export function buildCluster(text: string, opts: BuildOptions = {}): ClusterMode
   }
   const namespaceLabels = Object.fromEntries([...namespaces].sort().map((ns) => [ns, { ...(nsLabels.get(ns) ?? {}), 'kubernetes.io/metadata.name': ns }]));
   const topology: Topology = { settings, nodes, services, namespaces: [...namespaces].sort(), namespaceLabels, policies: policiesIn, mesh };
-  applyLegacy(mesh, legacyRules, legacyIngresses);
+  const legacyApplied = applyLegacy(mesh, legacyRules, legacyIngresses);
   injectSidecars(topology);
   if (apps.length) topology.apps = apps;
   const flows = buildFlows(flowsIn, topology);
-  return { topology, flows, diagnostics, failed: parsed.error !== undefined };
+  return { topology, flows, diagnostics, legacyTranslations: legacyTranslations(text, legacyApplied, diagnostics), failed: parsed.error !== undefined };
 }
 
 function readNode(r: DocReader, meta: ObjectMeta): NodeIn {
