@@ -3,12 +3,15 @@
 //   npm run cli -- iptables-save <file.yaml>... --node <name> [--mode iptables|ipvs|nftables]
 //   npm run cli -- pcap <file.yaml>... [--from …] [--to …] [--seed N] -o out.pcap
 //   npm run cli -- proxy-config <file.yaml>... --pod <ns/name> [listeners|routes|clusters|endpoints] [--json]
+//   npm run cli -- requests <file.yaml>... [--from …] [--to …] [--seed N] [--json]   (the request tree in virtual time)
+//   npm run cli -- load <file.yaml>... [--from …] [--to …] [-c N] [-n N] [--seed N] [--json]   (fortio through the client's Envoy)
 // A file argument "builtin:default" or "builtin:nodeport" stands for a built-in scenario.
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { iptablesSave, ipvsSave, loadSnapshot, nftablesSave, ruleBody, traceFlow, tracePcap, tracePcapFrames } from '../engine/index.ts';
-import type { Diagnostic, Hop, Trace } from '../engine/index.ts';
+import type { Diagnostic, FlowSpec, Hop, Trace } from '../engine/index.ts';
+import { printLoad, printRequests } from './meshRunsCli.ts';
 import { defaultScenario } from '../scenarios/default.ts';
 import { nodePortScenario } from '../scenarios/nodePort.ts';
 import { findPod, formatTable, PROXY_CONFIG_VIEWS, proxyConfig, proxyConfigTable, type ProxyConfigView } from '../engine/mesh/proxyConfig.ts';
@@ -21,6 +24,8 @@ const usage = `usage:
   podpath iptables-save <file.yaml>... --node <name> [--mode iptables|ipvs|nftables]
   podpath pcap <file.yaml>... [--from <ns/pod>] [--to <host:port>] [--seed N] -o <out.pcap>
   podpath proxy-config <file.yaml>... --pod <ns/name> [listeners|routes|clusters|endpoints] [--json]
+  podpath requests <file.yaml>... [--from <ns/pod>] [--to <host:port>] [--seed N] [--json]
+  podpath load <file.yaml>... [--from <ns/pod>] [--to <host:port>] [-c connections] [-n requests] [--seed N] [--json]
   (builtin:default and builtin:nodeport are the built-in cndjp4 scenarios)`;
 
 interface Input { text: string; files: { name: string; firstLine: number }[] }
@@ -62,11 +67,11 @@ export function main(argv: string[]): number {
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
-    options: { from: { type: 'string' }, to: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' }, node: { type: 'string' }, pod: { type: 'string' }, mode: { type: 'string' }, output: { type: 'string', short: 'o' } },
+    options: { from: { type: 'string' }, to: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' }, node: { type: 'string' }, pod: { type: 'string' }, mode: { type: 'string' }, output: { type: 'string', short: 'o' }, connections: { type: 'string', short: 'c' }, requests: { type: 'string', short: 'n' } },
   });
   // proxy-config: a last positional naming a view (istioctl proxy-config <view>) is no file.
   const view = cmd === 'proxy-config' && (PROXY_CONFIG_VIEWS as readonly string[]).includes(positionals.at(-1) ?? '') ? (positionals.pop() as ProxyConfigView) : undefined;
-  if (!cmd || positionals.length === 0 || !['trace', 'iptables-save', 'pcap', 'proxy-config'].includes(cmd)) {
+  if (!cmd || positionals.length === 0 || !['trace', 'iptables-save', 'pcap', 'proxy-config', 'requests', 'load'].includes(cmd)) {
     console.error(usage);
     return 2;
   }
@@ -120,7 +125,18 @@ export function main(argv: string[]): number {
     return 2;
   }
   const same = base && base.from === from && base.to === to;
-  const trace: Trace = traceFlow(snap.topology, { name: base?.name ?? 'cli', from, to, protocol: 'TCP', ...(same && base.http ? { http: base.http } : {}) }, seed);
+  const flow: FlowSpec = { name: base?.name ?? 'cli', from, to, protocol: 'TCP', ...(same && base.http ? { http: base.http } : {}), ...(same && base.load ? { load: base.load } : {}) };
+  if (cmd === 'requests') return printRequests(snap.topology, flow, seed, !!values.json);
+  if (cmd === 'load') {
+    const c = Number(values.connections ?? flow.load?.connections ?? 1);
+    const n = Number(values.requests ?? flow.load?.requests ?? 100);
+    if (!Number.isInteger(c) || c < 1 || c > 256 || !Number.isInteger(n) || n < 1 || n > 10_000) {
+      console.error('-c must be 1–256 and -n 1–10000');
+      return 2;
+    }
+    return printLoad(snap.topology, { ...flow, load: { connections: c, requests: n } }, seed, !!values.json);
+  }
+  const trace: Trace = traceFlow(snap.topology, flow, seed);
   if (cmd === 'pcap') {
     if (!values.output) {
       console.error('pcap needs -o <out.pcap>');

@@ -61,8 +61,11 @@ export interface VirtualServiceInfo {
 export interface TrafficPolicyInfo {
   loadBalancer?: string;
   tlsMode?: string;
-  connectionPool?: { http1MaxPendingRequests?: number; maxRequestsPerConnection?: number; tcpMaxConnections?: number };
-  outlierDetection?: { consecutive5xxErrors?: number; intervalMs?: number; baseEjectionTimeMs?: number };
+  /** Envoy's circuit breakers for the cluster (each unset one: 2^32−1) and connection reuse. */
+  connectionPool?: { http1MaxPendingRequests?: number; http2MaxRequests?: number; maxRequestsPerConnection?: number; maxRetries?: number; tcpMaxConnections?: number };
+  outlierDetection?: { consecutive5xxErrors?: number; consecutiveGatewayErrors?: number; intervalMs?: number; baseEjectionTimeMs?: number; maxEjectionPercent?: number; minHealthPercent?: number };
+  /** portLevelSettings: a port's own policy, merged over the rest for that port. */
+  portLevel?: { port: number; policy: TrafficPolicyInfo }[];
 }
 
 export interface DestinationRuleInfo {
@@ -89,7 +92,8 @@ export interface ServiceEntryInfo {
   name: string;
   hosts: string[];
   addresses: string[];
-  ports: { number: number; name: string; protocol: string }[];
+  /** targetPort: where the endpoints listen, when not on the port itself. */
+  ports: { number: number; name: string; protocol: string; targetPort?: number }[];
   location: 'MESH_EXTERNAL' | 'MESH_INTERNAL';
   resolution: 'NONE' | 'STATIC' | 'DNS' | 'DNS_ROUND_ROBIN';
   endpoints: { address: string; labels: Record<string, string> }[];

@@ -351,7 +351,9 @@ export interface FlowSpec {
   to: string;
   protocol: 'TCP';
   /** The HTTP request the client sends over the connection (what a sidecar's Envoy routes on). */
-  http?: { method: string; path: string; headers: Record<string, string> };
+  http?: { method: string; path: string; headers: Record<string, string>; /** The user logged in to the entry application (Bookinfo's /login); its calls carry it. */ user?: string };
+  /** Many requests at once, as `fortio load -c <connections> -n <requests> -qps 0` sends them (mesh/load.ts). */
+  load?: { connections: number; requests: number };
   /** Which Flow object (if any) described it. */
   source?: SourceRef;
   name: string;

@@ -11,6 +11,7 @@
 //   spec:
 //     selector: {app: frontend}          # pod labels (or {matchLabels: {...}}), same namespace
 //     serviceTimeMs: 20                  # the app's own work, after its calls (default 0)
+//     status: 503                        # what it answers (default 200): a broken version
 //     calls:                             # made one after the other, in this order
 //     - to: backend:8080                 # host:port as the app writes it in its URL
 //       path: /api                       # default /
@@ -58,6 +59,8 @@ export interface AppBehaviorInfo {
   calls: AppCallInfo[];
   /** Time the application spends on its own work, after its calls. */
   serviceTimeMs: number;
+  /** The status the application answers with when its calls did not decide otherwise (default 200): 503 models a broken version. */
+  status?: number;
   /** For a built-in behaviour: where it was read from (the application's source). */
   citation?: string;
   source?: SourceRef;
@@ -124,7 +127,8 @@ export function readAppBehavior(r: DocReader, meta: ObjectMeta): AppBehaviorInfo
       onErrorStatus,
     });
   }
-  return { namespace: meta.namespace, name: meta.name, selector, calls, serviceTimeMs, source: meta.source };
+  const status = r.int(spec, 'status', 100, 599);
+  return { namespace: meta.namespace, name: meta.name, selector, calls, serviceTimeMs, ...(status !== undefined ? { status } : {}), source: meta.source };
 }
 
 // ---------------------------------------------------------------------------------------------

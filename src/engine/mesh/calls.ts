@@ -204,7 +204,7 @@ function serve(ctx: Ctx, pod: PodInfo, req: SimRequest, startMs: number, depth: 
   }
   const endMs = now + (b?.serviceTimeMs ?? 0);
   const failed = calls.map((n, i) => ({ n, c: b!.calls[i]! })).find(({ n, c }) => !n.ok && c.onErrorStatus !== undefined);
-  const status = failed ? failed.c.onErrorStatus! : 200;
+  const status = failed ? failed.c.onErrorStatus! : (b?.status ?? 200);
   const run: ServerRun = { pod: pod.id, app: b?.name, citation: b?.citation, startMs, endMs, status, calls };
   ctx.answers.set(run, note(ctx, endMs, `${pod.name} answers ${status}${b ? '' : ' (no AppBehavior and no known image: it answers at once and calls nothing)'}.`));
   return run;

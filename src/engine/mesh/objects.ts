@@ -119,6 +119,12 @@ export function readVirtualService(r: DocReader, meta: ObjectMeta): VirtualServi
   };
 }
 
+/** A whole number ≥ 0 as written (YAML may quote it), else undefined. */
+const count = (v: unknown): number | undefined => {
+  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
+  return typeof n === 'number' && Number.isInteger(n) && n >= 0 ? n : undefined;
+};
+
 function trafficPolicy(o: unknown): TrafficPolicyInfo | undefined {
   if (!o || typeof o !== 'object') return undefined;
   const p = o as Obj;
@@ -129,8 +135,13 @@ function trafficPolicy(o: unknown): TrafficPolicyInfo | undefined {
   return {
     loadBalancer: typeof lb?.simple === 'string' ? lb.simple : lb?.consistentHash ? 'CONSISTENT_HASH' : undefined,
     tlsMode: typeof tls?.mode === 'string' ? tls.mode : undefined,
-    connectionPool: cp ? { http1MaxPendingRequests: cp.http?.http1MaxPendingRequests as number | undefined, maxRequestsPerConnection: cp.http?.maxRequestsPerConnection as number | undefined, tcpMaxConnections: cp.tcp?.maxConnections as number | undefined } : undefined,
-    outlierDetection: od ? { consecutive5xxErrors: (od.consecutive5xxErrors ?? od.consecutiveErrors) as number | undefined, intervalMs: durationMs(od.interval), baseEjectionTimeMs: durationMs(od.baseEjectionTime) } : undefined,
+    connectionPool: cp ? { http1MaxPendingRequests: count(cp.http?.http1MaxPendingRequests), http2MaxRequests: count(cp.http?.http2MaxRequests), maxRequestsPerConnection: count(cp.http?.maxRequestsPerConnection), maxRetries: count(cp.http?.maxRetries), tcpMaxConnections: count(cp.tcp?.maxConnections) } : undefined,
+    portLevel: Array.isArray(p.portLevelSettings) ? (p.portLevelSettings as Obj[]).flatMap((x) => {
+      const port = count((x?.port as Obj | undefined)?.number);
+      const policy = port !== undefined ? trafficPolicy({ ...x, portLevelSettings: undefined }) : undefined;
+      return port !== undefined && policy ? [{ port, policy }] : [];
+    }) : undefined,
+    outlierDetection: od ? { consecutive5xxErrors: count(od.consecutive5xxErrors ?? od.consecutiveErrors), consecutiveGatewayErrors: count(od.consecutiveGatewayErrors), intervalMs: durationMs(od.interval), baseEjectionTimeMs: durationMs(od.baseEjectionTime), maxEjectionPercent: count(od.maxEjectionPercent), minHealthPercent: count(od.minHealthPercent) } : undefined,
   };
 }
 
@@ -191,7 +202,8 @@ export function readServiceEntry(r: DocReader, meta: ObjectMeta): ServiceEntryIn
     addresses: r.list(spec, 'addresses').map(String),
     ports: r.list(spec, 'ports').map((p) => {
       const po = p as Obj;
-      return { number: Number(po.number ?? 0), name: String(po.name ?? ''), protocol: String(po.protocol ?? 'TCP').toUpperCase() };
+      const targetPort = count(po.targetPort);
+      return { number: Number(po.number ?? 0), name: String(po.name ?? ''), protocol: String(po.protocol ?? 'TCP').toUpperCase(), ...(targetPort ? { targetPort } : {}) };
     }),
     location: spec.location === 'MESH_INTERNAL' ? 'MESH_INTERNAL' : 'MESH_EXTERNAL',
     resolution: (['NONE', 'STATIC', 'DNS', 'DNS_ROUND_ROBIN'].includes(resolution) ? resolution : 'NONE') as ServiceEntryInfo['resolution'],

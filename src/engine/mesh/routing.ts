@@ -10,8 +10,9 @@
 // (default load balancer LEAST_REQUEST); Envoy's response flags (NR no route, NC no cluster, UH no
 // healthy upstream, FI fault injected).
 
-import type { DestinationRuleInfo, EndpointInfo, GatewayInfo, HttpMatchInfo, HttpRouteDestination, HttpRouteInfo, PodInfo, ServiceInfo, StringMatch, Topology, TrafficPolicyInfo, VirtualServiceInfo } from '../types.ts';
+import type { DestinationRuleInfo, EndpointInfo, GatewayInfo, ServiceEntryInfo, HttpMatchInfo, HttpRouteDestination, HttpRouteInfo, PodInfo, ServiceInfo, StringMatch, Topology, TrafficPolicyInfo, VirtualServiceInfo } from '../types.ts';
 import type { Prng } from '../util/prng.ts';
+import { fnv1a32 } from '../util/hash.ts';
 
 export interface MeshRequest {
   /** The Host / :authority the application used, without the port. */
@@ -94,7 +95,7 @@ function queryOf(path: string): Map<string, string> {
 const describe = (m: StringMatch) => ('exact' in m ? `exact "${m.exact}"` : 'prefix' in m ? `prefix "${m.prefix}"` : `regex "${m.regex}"`);
 
 /** Does one match block hold for the request? The failing condition, or undefined when all hold. */
-function blockFails(b: HttpMatchInfo, req: MeshRequest, proxy: Proxy, gatewayName: string | undefined): string | undefined {
+function blockFails(b: HttpMatchInfo, req: MeshRequest, proxy: Proxy, gateway: { name: string; refMatches: (ref: string) => boolean } | undefined): string | undefined {
   const path = req.path.split('?')[0]!;
   if (b.uri && !stringMatches(b.uri, path, b.ignoreUriCase)) return `uri ${describe(b.uri)} ≠ ${path}`;
   if (b.method && !stringMatches(b.method, req.method)) return `method ${describe(b.method)} ≠ ${req.method}`;
@@ -122,8 +123,15 @@ function blockFails(b: HttpMatchInfo, req: MeshRequest, proxy: Proxy, gatewayNam
     if (miss) return `sourceLabels ${miss[0]}=${miss[1]} not on the client pod`;
   }
   if (b.sourceNamespace && (proxy.kind !== 'sidecar' || proxy.pod.namespace !== b.sourceNamespace)) return `sourceNamespace ${b.sourceNamespace}`;
-  if (b.gateways && !b.gateways.includes(gatewayName ?? 'mesh')) return `gateways ${b.gateways.join(', ')} do not include ${gatewayName ?? 'mesh'}`;
+  if (b.gateways && !b.gateways.some((g) => (gateway ? g !== 'mesh' && gateway.refMatches(g) : g === 'mesh'))) return `gateways ${b.gateways.join(', ')} do not include ${gateway?.name ?? 'mesh'}`;
   return undefined;
+}
+
+/** A traffic policy as it applies to one port: its portLevelSettings for the port merged over it, field by field. */
+export function policyForPort(policy: TrafficPolicyInfo | undefined, port: number): TrafficPolicyInfo | undefined {
+  const pl = policy?.portLevel?.find((x) => x.port === port)?.policy;
+  if (!pl) return policy;
+  return { ...policy, ...Object.fromEntries(Object.entries(pl).filter(([k, v]) => v !== undefined && k !== 'portLevel')) };
 }
 
 /** The DestinationRule for a service host, looked up as Istio does: the client's namespace, then the service's, then any. */
@@ -155,24 +163,46 @@ export function serviceForHost(t: Topology, host: string, ns: string): ServiceIn
  * Route one request through a proxy. For a sidecar the request's host names a Service; for a
  * gateway the Gateway servers on the request's port and the VirtualServices bound to them decide.
  */
-export function routeRequest(t: Topology, proxy: Proxy, req: MeshRequest, rng: Prng): MeshDecision {
+export function routeRequest(t: Topology, proxy: Proxy, request: MeshRequest, rng: Prng): MeshDecision {
   const d = t.settings.clusterDomain;
   const why: string[] = [];
+  let req = request;
   let candidates: VirtualServiceInfo[];
   let gatewayName: string | undefined;
+  let gateway: { name: string; refMatches: (ref: string) => boolean } | undefined;
+  // Set once the VirtualService is known: a gateway reference without a namespace is relative to its namespace.
+  let vsNs = '';
   let svcHost: string;
   if (proxy.kind === 'gateway') {
-    const gws = t.mesh.gateways.filter((g) => Object.entries(g.selector).every(([k, v]) => proxy.labels[k] === v) && g.servers.some((s) => s.port === req.port && s.hosts.some((h) => hostMatches(expandHost(h, g.namespace, d), req.host))));
+    // A server's port is the gateway Service's port; the Envoy listens on its targetPort
+    // (istio/istio pilot/pkg/networking/core/gateway.go: server ports mapped through the gateway's Services).
+    const servicePorts = t.services.filter((x) => x.namespace === proxy.namespace && Object.keys(x.selector).length > 0 && Object.entries(x.selector).every(([k, v]) => proxy.labels[k] === v)).flatMap((x) => x.ports);
+    const serverPorts = new Set([req.port, ...servicePorts.filter((p) => p.targetPort === req.port).map((p) => p.port)]);
+    const fits = (g: GatewayInfo) => g.servers.find((sv) => serverPorts.has(sv.port) && sv.hosts.some((h) => hostMatches(expandHost(h, g.namespace, d), req.host)));
+    const gws = t.mesh.gateways.filter((g) => Object.entries(g.selector).every(([k, v]) => proxy.labels[k] === v) && fits(g));
     if (!gws.length) return { ok: false, status: 404, flag: 'NR', why: [`No Gateway selecting this gateway's pods has a server on port ${req.port} for host "${req.host}": its listener has no route.`] };
     gatewayName = `${gws[0]!.namespace}/${gws[0]!.name}`;
+    const serverPort = fits(gws[0]!)!.port;
+    if (serverPort !== req.port) why.push(`The gateway's Envoy listens on ${req.port}, the targetPort of its Service's port ${serverPort}: the Gateway server on port ${serverPort}.`);
+    req = { ...req, port: serverPort };
+    gateway = { name: gatewayName, refMatches: (ref) => gws.some((g) => gatewayRefMatches(ref, vsNs, g)) };
     candidates = t.mesh.virtualServices.filter((vs) => vs.gateways.some((ref) => gws.some((g) => gatewayRefMatches(ref, vs.namespace, g))) && vs.hosts.some((h) => hostMatches(expandHost(h, vs.namespace, d), req.host)));
-    why.push(`Gateway ${gatewayName} has a server on port ${req.port} whose hosts accept "${req.host}".`);
+    why.push(`Gateway ${gatewayName} has a server on port ${serverPort} whose hosts accept "${req.host}".`);
     svcHost = req.host;
   } else {
     const svc = serviceForHost(t, req.host, proxy.pod.namespace);
-    if (!svc) return outsideRegistry(t, req, rng);
-    svcHost = serviceFqdn(svc, d);
-    candidates = t.mesh.virtualServices.filter((vs) => (vs.gateways.length === 0 || vs.gateways.includes('mesh')) && vs.hosts.some((h) => hostMatches(expandHost(h, vs.namespace, d), svcHost)));
+    const meshBound = (vs: VirtualServiceInfo, host: string) => (vs.gateways.length === 0 || vs.gateways.includes('mesh')) && vs.hosts.some((h) => hostMatches(expandHost(h, vs.namespace, d), host));
+    if (!svc) {
+      // A ServiceEntry host is in the registry too: VirtualServices for it apply (the egress gateway task).
+      const se = serviceEntryFor(t, req.host, req.port);
+      const forSe = se ? t.mesh.virtualServices.filter((vs) => meshBound(vs, req.host)) : [];
+      if (!forSe.length) return outsideRegistry(t, req, rng);
+      svcHost = req.host;
+      candidates = forSe;
+    } else {
+      svcHost = serviceFqdn(svc, d);
+      candidates = t.mesh.virtualServices.filter((vs) => meshBound(vs, svcHost));
+    }
   }
   const vs = candidates[0];
   if (candidates.length > 1) why.push(`${candidates.length} VirtualServices claim ${svcHost}; Istio uses one (${vs!.namespace}/${vs!.name}, the oldest) and ignores the rest.`);
@@ -180,6 +210,7 @@ export function routeRequest(t: Topology, proxy: Proxy, req: MeshRequest, rng: P
   let routeInfo: HttpRouteInfo | undefined;
   let position: { index: number; match: number } | undefined;
   if (vs) {
+    vsNs = vs.namespace;
     for (const [i, r] of vs.http.entries()) {
       if (r.match.length === 0) {
         routeInfo = r;
@@ -187,7 +218,7 @@ export function routeRequest(t: Topology, proxy: Proxy, req: MeshRequest, rng: P
         why.push(`VirtualService ${vs.namespace}/${vs.name}: http route ${i + 1}${r.name ? ` (${r.name})` : ''} has no match, so it takes every request that reached it.`);
         break;
       }
-      const fails = r.match.map((b) => blockFails(b, req, proxy, gatewayName));
+      const fails = r.match.map((b) => blockFails(b, req, proxy, gateway));
       const hit = fails.findIndex((f) => f === undefined);
       if (hit >= 0) {
         routeInfo = r;
@@ -221,7 +252,19 @@ export function routeRequest(t: Topology, proxy: Proxy, req: MeshRequest, rng: P
   const service = t.services.find((s) => serviceFqdn(s, d) === destFqdn);
   const port = dest.port ?? (service?.ports.length === 1 ? service.ports[0]!.port : req.port);
   const cluster = `outbound|${port}|${dest.subset ?? ''}|${destFqdn}`;
-  if (!service) return { ok: false, status: 503, flag: 'NC', why: [...why, `${destFqdn} is no Service of the mesh: cluster ${cluster} does not exist, so Envoy answers 503 (NC, "no cluster").`], virtualService: vs, cluster };
+  if (!service) {
+    const se = serviceEntryFor(t, destFqdn, port);
+    if (!se) return { ok: false, status: 503, flag: 'NC', why: [...why, `${destFqdn} is no Service of the mesh: cluster ${cluster} does not exist, so Envoy answers 503 (NC, "no cluster").`], virtualService: vs, cluster };
+    const dr = destinationRuleFor(t, destFqdn, proxy.kind === 'sidecar' ? proxy.pod.namespace : proxy.namespace, se.namespace);
+    const endpoints = serviceEntryEndpoints(se, destFqdn, port);
+    why.push(`${destFqdn} is ServiceEntry ${se.namespace}/${se.name} (${se.location}, resolution ${se.resolution}): cluster ${cluster}.`);
+    if (!endpoints.list.length) return { ok: false, status: 503, flag: 'UH', why: [...why, 'It has no endpoint to send to: 503 (UH).'], virtualService: vs, cluster };
+    if (endpoints.note) why.push(endpoints.note);
+    const endpoint = endpoints.list[rng.int(0, endpoints.list.length - 1)]!;
+    why.push(`Endpoint ${endpoint.ip}:${endpoint.port}.`);
+    const policy = policyForPort(dr?.trafficPolicy, port);
+    return { ok: true, virtualService: vs, route: position, destination: dest, cluster, subset: dest.subset, port, endpoints: endpoints.list, endpoint, loadBalancer: policy?.loadBalancer ?? 'LEAST_REQUEST', ...(dr ? { destinationRule: dr } : {}), ...(policy ? { trafficPolicy: policy } : {}), fault: {}, timeoutMs: routeInfo?.timeoutMs, retries: routeInfo?.retries ? { attempts: routeInfo.retries.attempts, perTryTimeoutMs: routeInfo.retries.perTryTimeoutMs, retryOn: routeInfo.retries.retryOn ?? DEFAULT_RETRIES.retryOn } : DEFAULT_RETRIES, why };
+  }
   const sp = service.ports.find((p) => p.port === port);
   const dr = destinationRuleFor(t, destFqdn, proxy.kind === 'sidecar' ? proxy.pod.namespace : proxy.namespace, service.namespace);
   let labels: Record<string, string> = {};
@@ -234,6 +277,7 @@ export function routeRequest(t: Topology, proxy: Proxy, req: MeshRequest, rng: P
     policy = { ...policy, ...Object.fromEntries(Object.entries(subset.trafficPolicy ?? {}).filter(([, v]) => v !== undefined)) };
     why.push(`DestinationRule ${dr!.namespace}/${dr!.name}: subset ${subset.name} = pods with ${Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(', ') || 'any labels'}.`);
   }
+  policy = policyForPort(policy, port);
   const podsById = new Map(t.nodes.flatMap((n) => n.pods).map((p) => [p.id, p]));
   const endpoints = service.endpoints.filter((e) => e.ready && (!sp || e.portName === sp.name) && Object.entries(labels).every(([k, v]) => podsById.get(e.podId ?? '')?.labels[k] === v));
   if (!endpoints.length) return { ok: false, status: 503, flag: 'UH', why: [...why, `Cluster ${cluster} has no ready endpoint: Envoy answers 503 (UH, "no healthy upstream").`], virtualService: vs, cluster };
@@ -263,6 +307,35 @@ export function routeRequest(t: Topology, proxy: Proxy, req: MeshRequest, rng: P
   return { ok: true, service, virtualService: vs, route: position, destination: dest, cluster, subset: dest.subset, port, endpoints, endpoint, loadBalancer, ...(dr ? { destinationRule: dr } : {}), ...(policy ? { trafficPolicy: policy } : {}), fault, ...(mirror ? { mirror } : {}), timeoutMs: routeInfo?.timeoutMs, retries, why };
 }
 
+/** The ServiceEntry that puts `host` (on `port`) in the registry. */
+function serviceEntryFor(t: Topology, host: string, port: number): ServiceEntryInfo | undefined {
+  return t.mesh.serviceEntries.find((e) => e.hosts.some((h) => hostMatches(h, host)) && (e.ports.length === 0 || e.ports.some((p) => p.number === port)));
+}
+
+/**
+ * The endpoints Envoy sends a ServiceEntry host's requests to: its endpoints (STATIC, or DNS with
+ * endpoints), the address the app dialled (NONE), or the name's DNS answer (DNS without endpoints:
+ * Envoy resolves the host itself, STRICT_DNS). The Internet is not in podpath, so a name's "DNS
+ * answer" is an address of TEST-NET-1 (192.0.2.0/24, RFC 5737) derived from the name — said so.
+ * A port's targetPort sends to another port (ServiceEntry.Port.targetPort).
+ */
+function serviceEntryEndpoints(se: ServiceEntryInfo, host: string, port: number): { list: EndpointInfo[]; note?: string } {
+  const isIP = /^\d+\.\d+\.\d+\.\d+$/.test(host);
+  const sp = se.ports.find((p) => p.number === port);
+  const toPort = sp?.targetPort ?? port;
+  const ep = (ip: string) => ({ ip, port: toPort, portName: sp?.name ?? '', protocol: 'TCP' as const, ready: true, serving: true, terminating: false });
+  if (se.resolution === 'STATIC') return { list: se.endpoints.map((e) => ep(e.address)) };
+  if (se.resolution === 'NONE') return { list: (isIP ? [host] : se.addresses).map(ep) };
+  if (se.endpoints.length) return { list: se.endpoints.map((e) => ep(e.address)) };
+  const name = se.hosts.find((h) => hostMatches(h, host)) ?? host;
+  if (name.startsWith('*')) return { list: [] };
+  const addr = worldAddress(name);
+  return { list: [ep(addr)], note: `Envoy resolves ${name} by DNS itself (resolution ${se.resolution}). podpath has no Internet: ${addr} (TEST-NET-1) stands in for the DNS answer.` };
+}
+
+/** A stand-in public address for a DNS name outside the cluster: 192.0.2.1–254, from the name's hash. */
+export const worldAddress = (name: string) => `192.0.2.${1 + (fnv1a32(name) % 254)}`;
+
 /**
  * A host no Kubernetes Service names: a ServiceEntry puts it in the registry (its own cluster
  * outbound|port||host); otherwise meshConfig.outboundTrafficPolicy decides — ALLOW_ANY sends it to
@@ -271,20 +344,19 @@ export function routeRequest(t: Topology, proxy: Proxy, req: MeshRequest, rng: P
  * httproute.go BlackHoleCluster / block_all; cluster_builder.go PassthroughCluster).
  */
 function outsideRegistry(t: Topology, req: MeshRequest, rng: Prng): MeshDecision {
-  const se = t.mesh.serviceEntries.find((e) => e.hosts.some((h) => hostMatches(h, req.host)) && (e.ports.length === 0 || e.ports.some((p) => p.number === req.port)));
+  const se = serviceEntryFor(t, req.host, req.port);
   const isIP = /^\d+\.\d+\.\d+\.\d+$/.test(req.host);
   const base = { subset: undefined, port: req.port, loadBalancer: 'LEAST_REQUEST', fault: {}, retries: DEFAULT_RETRIES } as const;
   if (se) {
     const host = se.hosts.find((h) => hostMatches(h, req.host))!;
     const cluster = `outbound|${req.port}||${host}`;
-    const addrs = se.resolution === 'STATIC' ? se.endpoints.map((e) => e.address) : se.resolution === 'NONE' ? (isIP ? [req.host] : se.addresses) : se.endpoints.length ? se.endpoints.map((e) => e.address) : se.addresses;
+    const eps = serviceEntryEndpoints(se, req.host, req.port);
     const why = [`"${req.host}" is no Kubernetes Service, but ServiceEntry ${se.namespace}/${se.name} (${se.location}, resolution ${se.resolution}) adds it to the mesh: cluster ${cluster}.`];
-    if (!addrs.length) {
-      return { ok: false, status: 503, flag: 'UH', why: [...why, se.resolution.startsWith('DNS') ? `Envoy would resolve ${host} by DNS itself; podpath has no DNS outside the cluster, so give the ServiceEntry endpoints or addresses to trace it.` : 'It has no endpoint to send to: 503 (UH).'], cluster };
-    }
-    const endpoints = addrs.map((a) => ({ ip: a, port: req.port, portName: se.ports.find((p) => p.number === req.port)?.name ?? '', protocol: 'TCP' as const, ready: true, serving: true, terminating: false }));
-    const endpoint = endpoints[rng.int(0, endpoints.length - 1)]!;
-    return { ok: true, ...base, destination: { host, weight: 100 }, cluster, endpoints, endpoint, why: [...why, `Endpoint ${endpoint.ip}:${endpoint.port}.`] };
+    if (!eps.list.length) return { ok: false, status: 503, flag: 'UH', why: [...why, 'It has no endpoint to send to: 503 (UH).'], cluster };
+    if (eps.note) why.push(eps.note);
+    const endpoint = eps.list[rng.int(0, eps.list.length - 1)]!;
+    const dr = destinationRuleFor(t, host, '', se.namespace);
+    return { ok: true, ...base, ...(dr ? { destinationRule: dr, trafficPolicy: policyForPort(dr.trafficPolicy, req.port) } : {}), destination: { host, weight: 100 }, cluster, endpoints: eps.list, endpoint, why: [...why, `Endpoint ${endpoint.ip}:${endpoint.port}.`] };
   }
   if (t.mesh.outboundTrafficPolicy === 'REGISTRY_ONLY') {
     return { ok: false, status: 502, flag: '-', cluster: 'BlackHoleCluster', why: [`"${req.host}" is in no Service and no ServiceEntry, and meshConfig.outboundTrafficPolicy is REGISTRY_ONLY: the route configuration's "block_all" virtual host answers 502 (BlackHoleCluster). Add a ServiceEntry for it.`] };

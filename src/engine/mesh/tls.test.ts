@@ -75,7 +75,7 @@ describe('mutual TLS between sidecars: DestinationRule tls and automatic mTLS ag
     expect(forced.length).toBeGreaterThan(0);
     for (const t of forced) {
       expect(t.verdict.kind).toBe('rejected');
-      expect(t.verdict.kind !== 'delivered' && t.verdict.message).toMatch(/^HTTP 503 \(UF\).*TLS error/);
+      expect(t.verdict.kind !== 'delivered' && t.verdict.message).toMatch(/^HTTP 503 \(UF\).*retried and the latest reset reason: remote connection failure, transport failure reason: TLS_error:.*WRONG_VERSION_NUMBER/);
     }
   });
 

@@ -5,7 +5,7 @@ import type { ClusterSettings, Diagnostic, FlowSpec, MeshConfig, NetworkPolicyIn
 import { ISTIO_KINDS, ISTIO_NETWORKING_VERSIONS, SECURITY_VERSIONS, readDestinationRule, readGateway, readMeshConfigMap, readPeerAuthentication, readServiceEntry, readVirtualService } from '../mesh/objects.ts';
 import { APP_BEHAVIOR_KIND, readAppBehavior, type AppBehaviorInfo } from '../mesh/apps.ts';
 import { injectSidecars } from '../mesh/inject.ts';
-import { ingressGatewayObjects } from '../mesh/gatewayInstall.ts';
+import { gatewayObjects } from '../mesh/gatewayInstall.ts';
 import { applyLegacy, isIstioIngress, readIstioIngress, readRouteRule, type LegacyIngress, type LegacyRouteRule } from '../mesh/legacy.ts';
 import { legacyTranslations, type LegacyTranslation } from '../mesh/legacyView.ts';
 import { readNetworkPolicy } from './networkPolicy.ts';
@@ -212,10 +212,11 @@ export function buildCluster(text: string, opts: BuildOptions = {}): ClusterMode
     }
   }
 
-  // Istio's ingress gateway, when a Gateway needs it and the text has none (mesh/gatewayInstall.ts).
-  const gwNeeding = mesh.gateways.find((g) => g.selector.istio === 'ingressgateway');
-  if (gwNeeding && !podsIn.some((p) => p.labels.istio === 'ingressgateway')) {
-    const extra = ingressGatewayObjects(gwNeeding, diagnostics);
+  // Istio's ingress and egress gateways, when a Gateway needs one and the text has none (mesh/gatewayInstall.ts).
+  for (const kind of ['ingress', 'egress'] as const) {
+    const gwNeeding = mesh.gateways.find((g) => g.selector.istio === `${kind}gateway`);
+    if (!gwNeeding || podsIn.some((p) => p.labels.istio === `${kind}gateway`)) continue;
+    const extra = gatewayObjects(kind, gwNeeding, diagnostics);
     podsIn.push(...extra.pods);
     servicesIn.push(...extra.services);
     namespaces.add('istio-system');
@@ -437,8 +438,12 @@ function buildFlows(flowsIn: FlowIn[], t: Topology): FlowSpec[] {
       continue;
     }
     const req = spec && typeof spec === 'object' ? f.r.map(spec as Obj, 'request') : undefined;
-    const http = req ? { method: f.r.str(req, 'method') ?? 'GET', path: f.r.str(req, 'path') ?? '/', headers: Object.fromEntries(Object.entries(f.r.strings(req, 'headers')).map(([k, v]) => [k.toLowerCase(), v])) } : undefined;
-    flows.push({ name: f.meta.name, from: f.from, to: f.to, protocol: 'TCP', ...(http ? { http } : {}), source: f.meta.source });
+    const user = req ? f.r.str(req, 'user') : undefined;
+    const http = req ? { method: f.r.str(req, 'method') ?? 'GET', path: f.r.str(req, 'path') ?? '/', headers: Object.fromEntries(Object.entries(f.r.strings(req, 'headers')).map(([k, v]) => [k.toLowerCase(), v])), ...(user ? { user } : {}) } : undefined;
+    const loadIn = spec && typeof spec === 'object' ? f.r.map(spec as Obj, 'load') : undefined;
+    // fortio's -c and -n; bounded so a typo cannot stall the worker.
+    const load = loadIn ? { connections: f.r.int(loadIn, 'connections', 1, 256) ?? 1, requests: f.r.int(loadIn, 'requests', 1, 10_000) ?? 100 } : undefined;
+    flows.push({ name: f.meta.name, from: f.from, to: f.to, protocol: 'TCP', ...(http ? { http } : {}), ...(load ? { load } : {}), source: f.meta.source });
   }
   if (flows.length === 0) {
     // Default: from the first pod that backs no Service to the first Service with endpoints.

@@ -137,7 +137,7 @@ export function meshExchange(w: Walk, client: PodInfo, server: PodInfo, clientAt
     w.add(clientAt, cnode, { kind: 'envoy', title: `istio-proxy (${client.name}) → ${server.name}: ${m.tls.mode === 'DISABLE' ? 'plain-text request' : `TLS ClientHello (${m.tls.mode})`}`, detail: `${m.tls.why} On the connection just set up it ${m.tls.mode === 'DISABLE' ? 'sends the request in plain text' : 'starts the TLS handshake'}.`, cite: CITE_TLS }, m.appPacket, m.tls.mode === 'DISABLE' ? upstream : m.appPacket);
     w.add(at, snode, { kind: viaSidecar ? 'envoy' : 'deliver', title: `${viaSidecar ? `istio-proxy (${server.name})` : server.name}: ${accept.flag === 'UC' ? 'no filter chain matches — connection closed' : 'handshake fails'}`, detail: accept.why, cite: CITE_TLS }, upstream, upstream);
     w.direction = 'reply';
-    const body = upstreamFailureBody(accept.reason);
+    const body = upstreamFailureBody(accept.reason, accept.flag === 'UF');
     w.add(clientAt, cnode, { kind: 'envoy', title: `istio-proxy (${client.name}) → ${isApp ? 'app' : 'client'}: HTTP 503 (${accept.flag})`, detail: `The client's Envoy gets no response on its upstream connection and answers ${isApp ? 'the app' : 'the client'} itself: 503 with the body "${body}" (response flag ${accept.flag}).${accept.flag === 'UF' ? ' Istio\'s default retry policy retries connection failures twice; every try fails the same way.' : ''}`, cite: CITE_TLS }, reply(503, [['content-length', String(body.length)], ['content-type', 'text/plain'], ['server', 'envoy']]), reply(503, [['content-length', String(body.length)], ['content-type', 'text/plain'], ['server', 'envoy']]));
     return { ok: false, status: 503, message: `HTTP 503 (${accept.flag}) from ${client.name}'s ${isApp ? 'sidecar' : 'Envoy'}: ${body}. ${accept.why}` };
   }
@@ -163,6 +163,9 @@ function statusText(s: number): string {
 
 export type { Hop };
 
+/** "egress" for Istio's egress gateway (istio=egressgateway), else "ingress". */
+export const gatewayKind = (gw: PodInfo) => (gw.labels.istio === 'egressgateway' ? 'egress' : 'ingress');
+
 /** Is this pod an Istio gateway's Envoy (a Gateway object selects it)? */
 export function gatewayFor(w: Walk, pod: PodInfo): GatewayInfo | undefined {
   return w.t.mesh.gateways.find((g) => Object.keys(g.selector).length > 0 && g.namespace !== undefined && Object.entries(g.selector).every(([k, v]) => pod.labels[k] === v));
@@ -179,12 +182,12 @@ export function gatewayRoute(w: Walk, gw: PodInfo, seen: Packet, http: MeshReque
   if (!d.ok || d.fault.abortStatus) {
     const status = d.ok ? d.fault.abortStatus! : d.status;
     const flag = d.ok ? 'FI' : d.flag;
-    w.add(at, gw.node, { kind: 'envoy', title: `${gw.name} (ingress gateway): ${status} ${flag} for ${http.method} ${http.host}${http.path}`, detail: `The gateway's Envoy listens on port ${http.port} for its Gateway servers. ${d.why.join(' ')}`, cite: CITE_ENVOY }, clientReq, clientReq);
-    return { verdict: { kind: 'rejected', at, message: `HTTP ${status} (${flag}) from the ingress gateway ${gw.name}: ${d.why[d.why.length - 1]}` } };
+    w.add(at, gw.node, { kind: 'envoy', title: `${gw.name} (${gatewayKind(gw)} gateway): ${status} ${flag} for ${http.method} ${http.host}${http.path}`, detail: `The gateway's Envoy listens on port ${http.port} for its Gateway servers. ${d.why.join(' ')}`, cite: CITE_ENVOY }, clientReq, clientReq);
+    return { verdict: { kind: 'rejected', at, message: `HTTP ${status} (${flag}) from the ${gatewayKind(gw)} gateway ${gw.name}: ${d.why[d.why.length - 1]}` } };
   }
   const e = d.endpoint;
   const up = tcpSegment({ srcMac: gw.mac, dstMac: dstMacFor(e.ip), src: gw.ip, dst: e.ip, sport: w.rng.int(32768, 60999), dport: e.port, flags: ['SYN'], seq: w.rng.int(0, 0xffffffff), ack: 0, mtu: w.t.settings.cni.mtu });
-  w.add(at, gw.node, { kind: 'envoy', title: `${gw.name} (ingress gateway): ${http.method} ${http.host}${http.path} → ${d.cluster} → ${e.ip}:${e.port}`, detail: `The client's connection ends at the gateway's Envoy (it is the gateway's own listener on port ${http.port}, no capture rules: the gateway is a standalone proxy, not a sidecar). ${d.why.join(' ')} The gateway connects to the pod itself. ${tlsFor(w, d).why}`, cite: CITE_ENVOY }, clientReq, up);
+  w.add(at, gw.node, { kind: 'envoy', title: `${gw.name} (${gatewayKind(gw)} gateway): ${http.method} ${http.host}${http.path} → ${d.cluster} → ${e.ip}:${e.port}`, detail: `The client's connection ends at the gateway's Envoy (it is the gateway's own listener on port ${http.port}, no capture rules: the gateway is a standalone proxy, not a sidecar). ${d.why.join(' ')} The gateway connects to ${e.podId ? 'the pod' : 'the endpoint'} itself. ${tlsFor(w, d).why}`, cite: CITE_ENVOY }, clientReq, up);
   w.mesh = { request: http, decision: d, appPacket: clientReq, tls: tlsFor(w, d) };
   return { packet: up };
 }

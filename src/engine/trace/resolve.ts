@@ -4,6 +4,7 @@
 
 import type { PodInfo, ServiceInfo, Topology } from '../types.ts';
 import { parseIPv4 } from '../util/ipv4.ts';
+import { worldAddress } from '../mesh/routing.ts';
 
 export type Resolution =
   | { ok: true; ip: string; port: number; service?: ServiceInfo; detail: string }
@@ -46,5 +47,11 @@ export function resolveTarget(t: Topology, client: PodInfo, to: string): Resolut
   const se = t.mesh.serviceEntries.find((e) => e.hosts.includes(name));
   const seIP = se && (se.addresses.find((a) => parseIPv4(a) !== undefined) ?? se.endpoints.map((e) => e.address).find((a) => parseIPv4(a) !== undefined));
   if (se && seIP) return { ok: true, ip: seIP, port, detail: `${name} is no cluster name (${tried.join(', ')}: NXDOMAIN) but ServiceEntry ${se.namespace}/${se.name} lists it; podpath resolves it to ${seIP}, the entry's ${se.addresses.length ? 'address' : 'endpoint'} (it has no DNS outside the cluster).` };
+  // Without an address, CoreDNS forwards the name upstream ("forward . /etc/resolv.conf" in its
+  // default Corefile); the Internet's answer is stood in for by a TEST-NET-1 address (mesh/routing.ts).
+  if (se && se.resolution.startsWith('DNS')) {
+    const world = worldAddress(name);
+    return { ok: true, ip: world, port, detail: `${name} is no cluster name (${tried.join(', ')}: NXDOMAIN); kube-dns forwards it upstream, which answers for ServiceEntry ${se.namespace}/${se.name}'s host. podpath has no Internet: ${world} (TEST-NET-1) stands in for that answer.` };
+  }
   return { ok: false, detail: `No Service answers to "${host}" from namespace ${client.namespace}: tried ${tried.join(', ')} — all NXDOMAIN.` };
 }

@@ -16,7 +16,9 @@ import { Walk } from './walk.ts';
 import { CALI_MAC, CALICO_GATEWAY } from '../dataplane/calico.ts';
 import { CITE_SOCK, routerIPOf, socketConnect } from './cilium.ts';
 import { fromNode } from './nodeClient.ts';
-import { gatewayFor, gatewayRoute, meshExchange, meshOutbound } from './mesh.ts';
+import { CITE_ENVOY, gatewayFor, gatewayKind, gatewayRoute, meshExchange, meshOutbound } from './mesh.ts';
+import type { MeshRequest } from '../mesh/routing.ts';
+import { isGatewayProxy, upstreamFailureBody } from '../mesh/tls.ts';
 
 /** The default external client: an address from TEST-NET-2 (RFC 5737), outside every cluster range. */
 export const DEFAULT_EXTERNAL_CLIENT = '198.51.100.7';
@@ -74,6 +76,8 @@ export function traceFlow(t: Topology, flow: FlowSpec, seed: number): Trace {
   // Istio: on the connections now set up, the HTTP request travels through both sidecars.
   const client = w.mesh && findPod(t, flow.from);
   if (done.verdict.kind === 'delivered' && w.mesh && client) {
+    // The client's sidecar sent it to a gateway (the egress gateway): that Envoy routes it on.
+    if (gatewayFor(w, backend) || isGatewayProxy(t, backend)) return viaEgressGateway(w, flow, seed, client, backend, seen);
     const x = meshExchange(w, client, backend);
     if (!x.ok) return { flow, seed, hops: w.hops, verdict: { kind: 'rejected', at: ids.sidecar(client.id), message: x.message } };
     return { ...done, hops: w.hops, verdict: { ...done.verdict, message: x.message } };
@@ -89,16 +93,34 @@ function nextHopMac(t: Topology, pod: PodInfo, dst: string): string {
   return peer ? peer.mac : (cni0?.mac ?? (t.settings.cni.plugin === 'cilium' ? pod.hostVeth.mac : CALI_MAC));
 }
 
-function throughGateway(w: Walk, flow: FlowSpec, seed: number, gw: PodInfo, seen: Packet, dialled: { ip: string; port: number }): Trace {
+/**
+ * A client's sidecar routed the request to Istio's egress gateway: the request crosses to the
+ * gateway's Envoy (mutual TLS, automatic), which routes it again by its Gateway servers and the
+ * VirtualServices bound to them — to the ServiceEntry's host outside the cluster.
+ */
+function viaEgressGateway(w: Walk, flow: FlowSpec, seed: number, client: PodInfo, gw: PodInfo, seen: Packet): Trace {
+  const m = w.mesh!;
+  w.direction = 'request';
+  if (!gatewayFor(w, gw)) {
+    // A gateway Envoy builds listeners only for the servers of Gateways that select it (istiod's gateway.go).
+    const body = upstreamFailureBody('remote connection failure, transport failure reason: delayed connect error: 111', true);
+    w.add(ids.pod(gw.id), gw.node, { kind: 'envoy', title: `${gw.name}: no listener on port ${tcp(seen).dstPort} — connection refused`, detail: `No Gateway selects ${gw.name}'s labels, so istiod gives its Envoy no listener for port ${tcp(seen).dstPort}: the kernel refuses the connection (RST). The client's Envoy reports a connection failure (UF) and, after Istio's default retries, answers 503: "${body}".`, cite: CITE_ENVOY }, seen, seen);
+    return { flow, seed, hops: w.hops, verdict: { kind: 'rejected', at: ids.sidecar(client.id), message: `HTTP 503 (UF) from ${client.name}'s sidecar: ${body}. ${gw.name} is an Istio gateway no Gateway object configures.` } };
+  }
+  w.add(ids.sidecar(client.id), client.node, { kind: 'envoy', title: `istio-proxy (${client.name}) → ${gw.name}: the request${m.tls.mode === 'DISABLE' ? ', in plain text' : ', inside mutual TLS'}`, detail: `The client's Envoy sends ${m.request.method} ${m.request.host}${m.request.path} on to the ${gatewayKind(gw)} gateway's Envoy, as its route said (${m.decision.cluster}). ${m.tls.why}`, cite: CITE_ENVOY }, m.appPacket, m.appPacket);
+  return throughGateway(w, flow, seed, gw, seen, { ip: ip(seen).dst, port: tcp(seen).dstPort }, { ...m.request, port: tcp(seen).dstPort });
+}
+
+function throughGateway(w: Walk, flow: FlowSpec, seed: number, gw: PodInfo, seen: Packet, dialled: { ip: string; port: number }, request?: MeshRequest): Trace {
   const t = w.t;
   w.direction = 'request';
   const headers = flow.http?.headers ?? {};
-  const http = { host: headers.host ?? dialled.ip, port: tcp(seen).dstPort, method: flow.http?.method ?? 'GET', path: flow.http?.path ?? '/', headers };
+  const http = request ?? { host: headers.host ?? dialled.ip, port: tcp(seen).dstPort, method: flow.http?.method ?? 'GET', path: flow.http?.path ?? '/', headers };
   const g = gatewayRoute(w, gw, seen, http, (to) => nextHopMac(t, gw, to));
   if ('verdict' in g) return { flow, seed, hops: w.hops, verdict: g.verdict };
   const a = leavePod(w, gw, g.packet);
   if (a.kind !== 'delivered') return { flow, seed, hops: w.hops, verdict: a };
-  if (!('pod' in a.to)) return { flow, seed, hops: w.hops, verdict: { kind: 'delivered', to: ids.external(), message: `The gateway passed the request on outside the cluster, to ${ip(a.packet).dst}:${tcp(a.packet).dstPort}.` } };
+  if (!('pod' in a.to)) return { flow, seed, hops: w.hops, verdict: { kind: 'delivered', to: ids.external(), message: `The ${gatewayKind(gw)} gateway ${gw.name} routed ${http.method} ${http.host}${http.path} to ${w.mesh?.decision.cluster ?? 'its cluster'} and opened its own connection, out of the cluster, to ${ip(a.packet).dst}:${tcp(a.packet).dstPort} (seen there from ${ip(a.packet).src}).` } };
   const server = a.to.pod;
   w.direction = 'reply';
   const synAck = synAckFor(w, a.packet, { src: server.mac, dst: nextHopMac(t, server, gw.ip) }, t.settings.cni.mtu);
@@ -106,8 +128,8 @@ function throughGateway(w: Walk, flow: FlowSpec, seed: number, gw: PodInfo, seen
   const back = leavePod(w, server, synAck);
   if (back.kind !== 'delivered') return { flow, seed, hops: w.hops, verdict: back };
   const x = meshExchange(w, gw, server, ids.pod(gw.id));
-  if (!x.ok) return { flow, seed, hops: w.hops, verdict: { kind: 'rejected', at: ids.pod(gw.id), message: x.message.replace(/^HTTP 503 \((\w+)\) from [^:]+:/, `HTTP 503 ($1) from the ingress gateway ${gw.name}:`) } };
-  return { flow, seed, hops: w.hops, verdict: { kind: 'delivered', to: server.id, message: `${x.message.replace(/^HTTP 200: [^ ]+'s sidecar/, `HTTP 200: the ingress gateway ${gw.name}`)} The client's connection ended at the gateway; the gateway opened its own to the pod.` }, backend: { podId: server.id, ip: server.ip, port: tcp(a.packet).dstPort, node: server.node } };
+  if (!x.ok) return { flow, seed, hops: w.hops, verdict: { kind: 'rejected', at: ids.pod(gw.id), message: x.message.replace(/^HTTP 503 \((\w+)\) from [^:]+:/, `HTTP 503 ($1) from the ${gatewayKind(gw)} gateway ${gw.name}:`) } };
+  return { flow, seed, hops: w.hops, verdict: { kind: 'delivered', to: server.id, message: `${x.message.replace(/^HTTP 200: [^ ]+'s sidecar/, `HTTP 200: the ${gatewayKind(gw)} gateway ${gw.name}`)} The client's connection ended at the gateway; the gateway opened its own to the pod.` }, backend: { podId: server.id, ip: server.ip, port: tcp(a.packet).dstPort, node: server.node } };
 }
 
 /** The SYN-ACK answering `seen`, as the answering host's TCP stack sends it. */
