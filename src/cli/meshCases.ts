@@ -151,7 +151,9 @@ function checkCase(t: Topology, ns: string, c: Doc, label: string): MeshOutcome 
   for (let s = 0; s < 32; s++) {
     const d = run(s);
     if (expect.status !== undefined) {
-      if (d.ok || d.status !== expect.status) return { ok: false, detail: `${label}: got ${show(d)}, expected status ${String(expect.status)}` };
+      // Envoy's own answer: a local reply (404 NR, 503 NC …) or the fault filter's abort (FI).
+      const status = d.ok ? d.fault.abortStatus : d.status;
+      if (status !== Number(expect.status)) return { ok: false, detail: `${label}: got ${show(d)}, expected status ${String(expect.status)}` };
       continue;
     }
     if (!d.ok) return { ok: false, detail: `${label}: got ${show(d)}: ${d.why.slice(-1)[0]}` };
@@ -164,9 +166,22 @@ function checkCase(t: Topology, ns: string, c: Doc, label: string): MeshOutcome 
         if (d.fault.delayMs !== undefined || d.fault.abortStatus !== undefined) return { ok: false, detail: `${label}: a fault was injected, expected none` };
       } else {
         const fd = f as Doc;
-        if (fd.delay !== undefined && d.fault.delayMs !== durationMs(fd.delay)) return { ok: false, detail: `${label}: delay ${d.fault.delayMs ?? 'none'} ms, expected ${String(fd.delay)}` };
+        const abort = fd.abort ?? fd.httpStatus;
+        // A percentage below 100 is a share of requests: checked over many seeds below.
+        const every = fd.percentage === undefined || Number(fd.percentage) >= 100;
+        if (every && fd.delay !== undefined && d.fault.delayMs !== durationMs(fd.delay)) return { ok: false, detail: `${label}: delay ${d.fault.delayMs ?? 'none'} ms, expected ${String(fd.delay)}` };
+        if (every && abort !== undefined && d.fault.abortStatus !== Number(abort)) return { ok: false, detail: `${label}: abort ${d.fault.abortStatus ?? 'none'}, expected ${String(abort)}` };
       }
     }
+  }
+  const fd = expect.fault && expect.fault !== 'none' ? (expect.fault as Doc) : undefined;
+  if (fd?.percentage !== undefined && Number(fd.percentage) < 100) {
+    let hit = 0;
+    for (let s = 0; s < SAMPLES; s++) {
+      const d = run(s);
+      if (d.ok && (fd.delay !== undefined ? d.fault.delayMs === durationMs(fd.delay) : d.fault.abortStatus === Number(fd.abort ?? fd.httpStatus))) hit++;
+    }
+    if (Math.abs(hit / SAMPLES - Number(fd.percentage) / 100) > TOLERANCE) return { ok: false, detail: `${label}: fault on ${((100 * hit) / SAMPLES).toFixed(1)} % of requests, expected ${String(fd.percentage)} %` };
   }
   return { ok: true, detail: `${label}: ${show(run(0))}` };
 }
