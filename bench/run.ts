@@ -2,7 +2,8 @@
 //  1. text change → new snapshot + layout + trace, through a worker round trip (median / p95 over
 //     60 edits), for the default scenario and a generated 50-Service / 10-node manifest;
 //     and the engine alone, per stage.
-//  2. production bundle sizes: app JS without Monaco, Monaco, workers (raw and gzip).
+//  2. kube-proxy, pod network and Istio (request tree, fortio load) at scale, in-process;
+//  3. production bundle sizes: app JS without Monaco, Monaco, workers (raw and gzip).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +17,7 @@ import { defaultScenario } from '../src/scenarios/default.ts';
 import { browserEdits } from './browser.ts';
 import { benchKubeProxy } from './kubeProxy.ts';
 import { benchPodNetwork } from './podNetwork.ts';
+import { benchMesh } from './mesh.ts';
 import { editOf, generateScenario, type EditKind } from './generate.ts';
 import { kb, ms, summary } from './stats.ts';
 
@@ -112,6 +114,8 @@ async function main() {
   for (const row of benchKubeProxy([1000, 10000])) console.log(row);
   console.log('\n## pod network at scale: a cross-node flow in a cluster of 10 / 100 / 1000 nodes (build, trace, encode + pcap)');
   for (const row of benchPodNetwork([10, 100, 1000], ['flannel-vxlan', 'calico-ipip', 'calico-vxlan', 'cilium-vxlan'], 5)) console.log(row);
+  console.log('\n## Istio: a request tree and fortio load through the client Envoy (circuit breakers, outlier detection)');
+  for (const row of benchMesh()) console.log(row);
   if (process.argv.includes('--no-build')) return;
   const dist = build();
   try {
