@@ -28,7 +28,7 @@ export function benchMesh(reps = 20): string[] {
   const s = time(() => meshRuns(bi.topology, page, 1), reps);
   rows.push(`Bookinfo page as jason (request tree)            median ${ms(s.median)}  p95 ${ms(s.p95)}`);
   const cb = loadSnapshot(circuitBreakingScenario, 1);
-  const noBreaker = loadSnapshot(circuitBreakingScenario.replace(/    connectionPool:[\s\S]*?maxRequestsPerConnection: 1\n/, ''), 1);
+  const noBreaker = loadSnapshot(circuitBreakingScenario.replace(/ {4}connectionPool:[\s\S]*?maxRequestsPerConnection: 1\n/, ''), 1);
   for (const [c, n] of [[3, 30], [16, 1000], [64, 10000]] as const) {
     for (const [name, snap] of [['breaker', cb], ['no breaker', noBreaker]] as const) {
       const flow: FlowSpec = { ...snap.flows[0]!, load: { connections: c, requests: n } };
