@@ -36,3 +36,16 @@ describe('the Egress gateway (Istio) scenario', () => {
     expect(t.verdict.message).toMatch(/^The egress gateway istio-egressgateway-\S+ routed GET edition\.cnn\.com\/politics to outbound\|80\|\|edition\.cnn\.com/);
   });
 });
+
+describe('the egress gateway in the request tree', () => {
+  it('the sidecar calls the gateway, whose Envoy calls edition.cnn.com: two hops of routing', () => {
+    const snap = loadSnapshot(egressGatewayScenario, 1);
+    const r = meshRuns(snap.topology, snap.flows[0]!, 1).timeline!;
+    expect(r.status).toBe(200);
+    const tries = r.root.attempts[0]!.tries;
+    expect(r.root.attempts[0]!.cluster).toBe('outbound|80|cnn|istio-egressgateway.istio-system.svc.cluster.local');
+    const onward = tries[0]!.server!.calls[0]!;
+    expect(onward.attempts[0]!.cluster).toBe('outbound|80||edition.cnn.com');
+    expect(r.events.map((e) => e.text).join('\n')).toMatch(/an Istio gateway\) receives GET edition\.cnn\.com\/politics/);
+  });
+});

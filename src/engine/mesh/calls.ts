@@ -33,7 +33,7 @@ import type { EndpointInfo, PodInfo, Topology } from '../types.ts';
 import type { Prng } from '../util/prng.ts';
 import { behaviourFor, type AppCallInfo } from './apps.ts';
 import { DEFAULT_RETRIES, peerAuthMode, routeRequest, serviceForHost, type MeshDecision, type MeshRequest, type Proxy } from './routing.ts';
-import { serverAccepts, upstreamTls } from './tls.ts';
+import { isGatewayProxy, serverAccepts, upstreamTls } from './tls.ts';
 
 /** Where the request starts: a pod's application (through its sidecar), the ingress gateway, or a client outside the mesh sending straight to a Service. */
 export type Entry =
@@ -217,6 +217,14 @@ function tryEndpoint(ctx: Ctx, endpoint: EndpointInfo, req: SimRequest, startMs:
   if (!pod) {
     note(ctx, startMs, `${ep} is no pod podpath knows: it is taken to answer 200 at once.`);
     return { startMs, endMs: startMs, status: 200, endpoint: ep, subset };
+  }
+  if (!pod.sidecar && isGatewayProxy(ctx.t, pod)) {
+    // An Istio gateway (the egress gateway a sidecar routed to): its own Envoy routes the request on.
+    note(ctx, startMs, `${pod.name} (an Istio gateway) receives ${req.method} ${req.host}${req.path}: its Envoy routes it by its Gateway servers.`);
+    const gw: Caller = { id: pod.id, label: pod.name, proxy: { kind: 'gateway', namespace: pod.namespace, labels: pod.labels }, namespace: pod.namespace };
+    const call = callService(ctx, gw, { ...req, port: endpoint.port }, { retries: 0 }, startMs, depth + 1, user);
+    const server: ServerRun = { pod: pod.id, app: 'Istio gateway (Envoy)', startMs, endMs: call.endMs, status: call.status, calls: [call] };
+    return { startMs, endMs: call.endMs, status: call.status, endpoint: ep, pod: pod.id, subset, server };
   }
   note(ctx, startMs, `${pod.name} receives ${req.method} ${req.path}${Object.keys(req.headers).length ? ` (${Object.entries(req.headers).map(([k, v]) => `${k}: ${v}`).join(', ')})` : ''}.`);
   const server = serve(ctx, pod, req, startMs, depth + 1, user);
