@@ -152,9 +152,10 @@ function checkCase(t: Topology, ns: string, c: Doc, label: string): MeshOutcome 
     const d = run(s);
     if (expect.status !== undefined) {
       // Envoy's own answer: a local reply (404 NR, 503 NC …) or the fault filter's abort (FI).
-      const status = d.ok ? d.fault.abortStatus : d.status;
-      if (status !== Number(expect.status)) return { ok: false, detail: `${label}: got ${show(d)}, expected status ${String(expect.status)}` };
-      continue;
+      // Routed and not aborted: the upstream app answers (200 for the apps these cases use).
+      const status = d.ok ? (d.fault.abortStatus ?? 200) : d.status;
+      if (status !== Number(expect.status)) return { ok: false, detail: `${label}: got ${show(d)}${d.ok && d.fault.abortStatus ? ` aborted ${d.fault.abortStatus}` : ''}, expected status ${String(expect.status)}` };
+      if (!d.ok || d.fault.abortStatus !== undefined) continue;
     }
     if (!d.ok) return { ok: false, detail: `${label}: got ${show(d)}: ${d.why.slice(-1)[0]}` };
     if (expect.destination !== undefined && (d.service?.name ?? d.destination.host) !== expect.destination) return { ok: false, detail: `${label}: routed to ${show(d)}, expected ${String(expect.destination)}` };
