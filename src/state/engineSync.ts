@@ -1,5 +1,5 @@
 // Connects the store to the engine Worker: text → (debounce) → load → snapshot; snapshot, flow or
-// seed → trace. The only place that talks to the worker client.
+// seed → trace, then the same flow's mesh runs (request tree, load). The only place that talks to the worker client.
 import type { FlowSpec, Trace } from '../engine/types.ts';
 import { EngineClient, type ClientResult } from '../worker/client.ts';
 import { pickFlow, selectedFlowSpec, usePodpath } from './store.ts';
@@ -43,9 +43,26 @@ export function startEngineSync(): { client: EngineClient; stop: () => void } {
     const store = usePodpath.getState();
     store.applySnapshot(snapshot, layout);
     store.setWorkerError(null);
-    if (!traced) store.setTrace(null);
+    if (!traced) {
+      store.setTrace(null);
+      store.setMeshRuns(null);
+    }
     // A stale trace means a newer load or trace is on its way and will apply its own.
-    else if (!('stale' in traced)) applyTrace(traced);
+    else if (!('stale' in traced)) {
+      applyTrace(traced);
+      void meshRuns(flow!, s.seed, snapshot.version);
+    }
+  }
+
+  /** The traced flow's request tree and load results, after its trace (the diagram comes first). */
+  async function meshRuns(flow: FlowSpec, seed: number, version: number) {
+    const r = await client.meshRuns(flow, seed, version);
+    if (disposed || 'stale' in r) return;
+    const store = usePodpath.getState();
+    // The answer is for the flow asked about; another may have been selected meanwhile.
+    if (store.selectedFlow !== flow.name) return;
+    if (r.ok) store.setMeshRuns({ flow: flow.name, seed, runs: r.value });
+    else store.setMeshRuns(null, r.error);
   }
 
   async function requestTrace(flow: FlowSpec, seed: number, version: number): Promise<ClientResult<Trace>> {
@@ -68,11 +85,14 @@ export function startEngineSync(): { client: EngineClient; stop: () => void } {
     const flow = selectedFlowSpec(s);
     if (!flow) {
       s.setTrace(null);
+      s.setMeshRuns(null);
       return;
     }
-    const r = await requestTrace(flow, s.seed, s.good?.snapshot.version ?? s.version);
+    const version = s.good?.snapshot.version ?? s.version;
+    const r = await requestTrace(flow, s.seed, version);
     if (disposed || 'stale' in r) return;
     applyTrace(r);
+    void meshRuns(flow, s.seed, version);
   }
 
   const unsubscribe = usePodpath.subscribe((s, prev) => {

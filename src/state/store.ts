@@ -1,6 +1,7 @@
 // The UI store (zustand 5): what the person typed, the last good snapshot and its layout, the
 // trace being played. State and actions are typed apart; the store never computes networking.
 import { create } from 'zustand';
+import type { MeshRuns } from '../engine/mesh/flowRuns.ts';
 import type { Diagnostic, FlowSpec, Snapshot, Trace } from '../engine/types.ts';
 import type { Layout } from '../layout/types.ts';
 import { defaultScenario } from '../scenarios/default.ts';
@@ -10,6 +11,13 @@ export type ModelStatus = 'loading' | 'ok' | 'broken';
 
 export const TEXT_KEY = 'podpath.text.v1';
 export const LANG_KEY = 'podpath.lang.v1';
+
+/** The mesh's view of a traced flow (request tree, load results), with the flow and seed it is for. */
+export interface FlowMeshRuns {
+  flow: string;
+  seed: number;
+  runs: MeshRuns;
+}
 
 export interface PodpathState {
   text: string;
@@ -25,6 +33,11 @@ export interface PodpathState {
   seed: number;
   trace: Trace | null;
   traceError: string | null;
+  /** The selected flow's request tree and load results; null until asked for and after an edit. */
+  meshRuns: FlowMeshRuns | null;
+  meshRunsError: string | null;
+  /** True from an edit (or another flow or seed) until the new mesh runs arrive. */
+  meshRunsPending: boolean;
   activeHop: number;
   playing: boolean;
   language: Language;
@@ -39,6 +52,7 @@ export interface PodpathActions {
   loadScenario(text: string): void;
   applySnapshot(snapshot: Snapshot, layout: Layout | null): void;
   setTrace(trace: Trace | null, error?: string | null): void;
+  setMeshRuns(runs: FlowMeshRuns | null, error?: string | null): void;
   selectFlow(name: string): void;
   setSeed(seed: number): void;
   setActiveHop(index: number): void;
@@ -79,6 +93,9 @@ export const usePodpath = create<PodpathStore>()((set, get) => ({
   seed: 1,
   trace: null,
   traceError: null,
+  meshRuns: null,
+  meshRunsError: null,
+  meshRunsPending: false,
   activeHop: 0,
   playing: false,
   language: readStorage(LANG_KEY) === 'ja' ? 'ja' : 'en',
@@ -88,7 +105,9 @@ export const usePodpath = create<PodpathStore>()((set, get) => ({
   setText: (text) => {
     if (text === get().text) return;
     writeStorage(TEXT_KEY, text);
-    set((s) => ({ text, version: s.version + 1 }));
+    // The mesh runs were for the old text: drop them (the panel may keep showing them, marked as
+    // updating, until the new ones arrive, so the editor above it does not jump on every key).
+    set((s) => ({ text, version: s.version + 1, meshRuns: null, meshRunsError: null, meshRunsPending: true }));
   },
   loadScenario: (text) => {
     get().setText(text);
@@ -106,8 +125,9 @@ export const usePodpath = create<PodpathStore>()((set, get) => ({
       traceError: error,
       activeHop: trace ? Math.min(s.activeHop, Math.max(trace.hops.length - 1, 0)) : 0,
     })),
-  selectFlow: (name) => set({ selectedFlow: name, activeHop: 0 }),
-  setSeed: (seed) => set({ seed: Number.isFinite(seed) ? Math.trunc(seed) : 1 }),
+  setMeshRuns: (meshRuns, error = null) => set({ meshRuns, meshRunsError: error, meshRunsPending: false }),
+  selectFlow: (name) => set((s) => (name === s.selectedFlow ? { activeHop: 0 } : { selectedFlow: name, activeHop: 0, meshRuns: null, meshRunsError: null, meshRunsPending: true })),
+  setSeed: (seed) => set({ seed: Number.isFinite(seed) ? Math.trunc(seed) : 1, meshRunsPending: true }),
   setActiveHop: (index) => {
     const n = get().trace?.hops.length ?? 0;
     set({ activeHop: Math.max(0, Math.min(index, n - 1)) });

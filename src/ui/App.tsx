@@ -12,6 +12,7 @@ import { DiagnosticsPanel } from './panels/DiagnosticsPanel.tsx';
 import { IptablesPanel } from './panels/IptablesPanel.tsx';
 import { EnvoyPanel } from './panels/EnvoyPanel.tsx';
 import { LegacyPanel } from './panels/LegacyPanel.tsx';
+import { RequestsPanel } from './panels/RequestsPanel.tsx';
 import { StatusBar } from './panels/StatusBar.tsx';
 
 
@@ -34,6 +35,7 @@ export function App({ client }: { client: EngineClient }) {
           <EditorPane />
           <DiagnosticsPanel />
           <LegacyPanel />
+          <RequestsPanel />
           <IptablesPanel client={client} />
           <EnvoyPanel client={client} />
         </div>

@@ -4,12 +4,16 @@ import { useTranslation } from 'react-i18next';
 import { defaultScenario } from '../scenarios/default.ts';
 import { nodePortScenario } from '../scenarios/nodePort.ts';
 import { bookinfoScenario } from '../scenarios/bookinfo.ts';
+import { circuitBreakingScenario } from '../scenarios/circuitBreaking.ts';
+import { egressGatewayScenario } from '../scenarios/egressGateway.ts';
 import { usePodpath } from '../state/store.ts';
 
 const SCENARIOS = [
   { key: 'default', text: defaultScenario },
   { key: 'nodePort', text: nodePortScenario },
   { key: 'bookinfo', text: bookinfoScenario },
+  { key: 'circuitBreaking', text: circuitBreakingScenario },
+  { key: 'egressGateway', text: egressGatewayScenario },
 ] as const;
 
 export function ScenarioPicker() {

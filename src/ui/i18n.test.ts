@@ -47,3 +47,24 @@ describe('i18n: the Istio 0.6 translation panel', () => {
     expect(i18n.t('legacy.translatedLabel', names)).toContain('RouteRule bootcamp-default');
   });
 });
+
+describe('i18n: the Mesh requests panel and the Istio task scenarios', () => {
+  it.each([
+    ['en', 'Mesh requests', 'HTTP 200 after 6.000 s', 'Circuit breaking (Istio)', 'Egress gateway (Istio)'],
+    ['ja', 'メッシュのリクエスト', '6.000 秒後に HTTP 200', 'サーキットブレーカー (Istio)', 'Egress ゲートウェイ (Istio)'],
+  ] as const)('has every label (%s)', async (lng, title, answer, circuitBreaking, egressGateway) => {
+    const i18n = initI18n('en');
+    await i18n.changeLanguage(lng);
+    expect(i18n.t('requests.title')).toBe(title);
+    expect(i18n.t('requests.answer', { status: 200, seconds: '6.000' })).toBe(answer);
+    expect([i18n.t('scenarios.circuitBreaking'), i18n.t('scenarios.egressGateway')]).toEqual([circuitBreaking, egressGateway]);
+    const values = { status: 503, seconds: '0.500', connections: 3, requests: 30, flags: 'UO × 11', cluster: 'outbound|8000||httpbin', list: 'max_connections 1', from: '1.000', to: '2.000', count: 3, message: 'boom' };
+    const keys = ['updating', 'error', 'one', 'noAnswer', 'page', 'sectionOk', 'sectionError', 'sectionNoAnswer', 'events', 'seconds', 'load', 'summary', 'codes', 'code', 'count', 'share', 'flags', 'stats', 'thresholds', 'stat', 'value', 'endpoints', 'endpoint', 'pod', 'requests', 'errors', 'ejections', 'ejectedFor', 'ejectedFrom', 'loadEvents'];
+    for (const key of keys.map((k) => `requests.${k}`)) {
+      const s = i18n.t(key, values);
+      expect(s, key).not.toBe(key);
+      expect(s, key).not.toMatch(/\{\{/);
+    }
+    expect(i18n.t('requests.load', values)).toContain('-c 3 -n 30');
+  });
+});

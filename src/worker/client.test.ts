@@ -94,7 +94,7 @@ class ScriptedWorker {
         this.calls.push({ method, args, answer: d.resolve });
         return d.promise;
       };
-    const api: Record<keyof EngineApi, unknown> = { load: held('load'), trace: held('trace'), traceWith: held('traceWith'), iptablesSave: held('iptablesSave'), envoyConfig: held('envoyConfig') };
+    const api: Record<keyof EngineApi, unknown> = { load: held('load'), trace: held('trace'), meshRuns: held('meshRuns'), traceWith: held('traceWith'), iptablesSave: held('iptablesSave'), envoyConfig: held('envoyConfig') };
     Comlink.expose(api, port2);
     this.port = port1;
   }
@@ -184,6 +184,45 @@ describe('EngineClient.traceWith (a flow over a text loaded on the side)', () =>
     const [call] = await calls(1);
     call!.answer({ ok: true, value: 'ok' });
     expect(await again).toEqual({ ok: true, value: 'ok' });
+    client.dispose();
+  });
+});
+
+describe('EngineClient.meshRuns (the request tree and load beside a trace)', () => {
+  it('passes flow, seed and version through and returns the answer as data', async () => {
+    const { client, calls } = scripted();
+    const pending = client.meshRuns(flow, 3, 0);
+    const [call] = await calls(1);
+    expect(call!.method).toBe('meshRuns');
+    expect(call!.args).toEqual([flow, 3, 0]);
+    call!.answer({ ok: true, value: { notes: ['none'] } });
+    expect(await pending).toEqual({ ok: true, value: { notes: ['none'] } });
+    client.dispose();
+  });
+
+  it('drops an older answer, and counts apart from traces', async () => {
+    const { client, calls } = scripted();
+    const older = client.meshRuns(flow, 1, 0);
+    const trace = client.trace(flow, 1, 0);
+    const newer = client.meshRuns(flow, 2, 0);
+    const [m1, t, m2] = await calls(3);
+    expect([m1!.method, t!.method, m2!.method]).toEqual(['meshRuns', 'trace', 'meshRuns']);
+    m2!.answer({ ok: true, value: 'seed 2' });
+    t!.answer({ ok: true, value: 'trace' });
+    m1!.answer({ ok: true, value: 'seed 1' });
+    expect(await newer).toEqual({ ok: true, value: 'seed 2' });
+    expect(await trace).toEqual({ ok: true, value: 'trace' });
+    expect(await older).toEqual({ ok: false, stale: true });
+    client.dispose();
+  });
+
+  it('is stale when a newer text was sent for loading meanwhile', async () => {
+    const { client, calls } = scripted();
+    const runs = client.meshRuns(flow, 1, 1);
+    void client.load('b', 2);
+    const [m] = await calls(2);
+    m!.answer({ ok: true, value: 'old topology' });
+    expect(await runs).toEqual({ ok: false, stale: true });
     client.dispose();
   });
 });

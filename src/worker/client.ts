@@ -1,6 +1,7 @@
 // The UI side of the engine Worker: typed calls, stale results dropped, a crashed or hung worker
 // replaced. Callers get data ({ ok: false, error }) and never an exception.
 import * as Comlink from 'comlink';
+import type { MeshRuns } from '../engine/mesh/flowRuns.ts';
 import type { FlowSpec, Trace } from '../engine/types.ts';
 import type { EngineApi, EnvoyView, LoadResult, Result, SideTrace } from './protocol.ts';
 
@@ -23,6 +24,8 @@ export class EngineClient {
   private generation = 0;
   private newestLoad = 0;
   private newestTrace = 0;
+  /** Mesh runs count apart from traces: each is asked for beside a trace of the same flow. */
+  private newestMeshRuns = 0;
   /** Side traces count apart: a comparison in flight must not make the main trace stale. */
   private newestTraceWith = 0;
   private readonly timeoutMs: number;
@@ -90,6 +93,13 @@ export class EngineClient {
     const ticket = ++this.newestTrace;
     const r = await this.call((api) => api.trace(flow, seed, version));
     return ticket < this.newestTrace || version < this.newestLoad ? { ok: false, stale: true } : r;
+  }
+
+  /** The flow's request tree and load results; stale like a trace (a newer call or a newer load). */
+  async meshRuns(flow: FlowSpec, seed: number, version: number): Promise<ClientResult<MeshRuns>> {
+    const ticket = ++this.newestMeshRuns;
+    const r = await this.call((api) => api.meshRuns(flow, seed, version));
+    return ticket < this.newestMeshRuns || version < this.newestLoad ? { ok: false, stale: true } : r;
   }
 
   /** A flow over a text loaded on the side; an answer older than the newest such call is stale. */

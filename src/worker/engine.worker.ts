@@ -2,6 +2,7 @@
 // Nothing else lives here (STYLE.md: keep workers thin).
 import * as Comlink from 'comlink';
 import { kubeProxySave, loadSnapshot, traceFlow } from '../engine/index.ts';
+import { meshRuns } from '../engine/mesh/flowRuns.ts';
 import { captureRestore, sidecarCaptureConfig } from '../engine/istio/captureRules.ts';
 import { findPod, PROXY_CONFIG_VIEWS, proxyConfig, proxyConfigTable, type ConfigTable, type ProxyConfigView } from '../engine/mesh/proxyConfig.ts';
 import type { Topology } from '../engine/types.ts';
@@ -30,6 +31,11 @@ const api: EngineApi = {
     asResult(() => {
       if (!lastGood) throw new Error('no topology loaded yet');
       return traceFlow(lastGood, flow, seed);
+    }),
+  meshRuns: (flow, seed) =>
+    asResult(() => {
+      if (!lastGood) throw new Error('no topology loaded yet');
+      return meshRuns(lastGood, flow, seed);
     }),
   traceWith: async (text, version, flow, seed) => {
     const loaded = await asResult(() => loadSnapshot(text, version));

@@ -1,5 +1,6 @@
 // The typed RPC surface between the UI and the engine Worker. Everything here is plain data:
 // errors are values ({ ok: false }), never exceptions crossing the boundary.
+import type { MeshRuns } from '../engine/mesh/flowRuns.ts';
 import type { ConfigTable, ProxyConfig, ProxyConfigView } from '../engine/mesh/proxyConfig.ts';
 import type { CniSettings, FlowSpec, Snapshot, Trace } from '../engine/types.ts';
 import type { Layout } from '../layout/types.ts';
@@ -34,6 +35,11 @@ export interface EngineApi {
   load(text: string, version: number): Promise<Result<LoadResult>>;
   /** Traces a flow over the worker's last good topology. */
   trace(flow: FlowSpec, seed: number, version: number): Promise<Result<Trace>>;
+  /**
+   * The same flow as the mesh sees it, over the last good topology: the request tree in virtual
+   * time and, when the flow asks for load, fortio's results (engine/mesh/flowRuns.ts).
+   */
+  meshRuns(flow: FlowSpec, seed: number, version: number): Promise<Result<MeshRuns>>;
   /**
    * Loads `text` on the side and traces `flow` over it, leaving the topology `load` keeps (and
    * `trace` uses) alone: the same flow under another configuration, e.g. another pod network.
