@@ -1,4 +1,8 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { isIstioIptablesCase, runIstioIptablesCase } from '../../cli/istioIptablesCases.ts';
 import { restoreNoflush } from '../dataplane/netfilter.ts';
 import { captureCommandLog, captureRestore, captureRouteCommands, captureRules, cniRestore, defaultCaptureConfig, sidecarCaptureConfig, type IstioCaptureConfig } from './captureRules.ts';
 import { captureRulesets, walkPodFlow, type PodFlow } from './captureWalk.ts';
@@ -185,5 +189,91 @@ describe('netip', () => {
     expect(p('010.0.0.1/8')).toBeUndefined();
     expect(p('10.0.0.1')).toBeUndefined();
     expect(p('10.0.0.1/33')).toBeUndefined();
+  });
+});
+
+describe('TestIptables/tproxy shape: TPROXY + DNS to an IPv4 resolver + excluded NIC + IPv6 (run.go Run, SetupDNSRedir)', () => {
+  const cfg = testConfig({
+    InboundInterceptionMode: 'TPROXY', InboundPortsInclude: '*', OutboundIPRangesExclude: '1.1.0.0/16', OutboundIPRangesInclude: '9.9.0.0/16',
+    RedirectDNS: true, DNSServersV4: ['127.0.0.53'], ExcludeInterfaces: 'not-istio-nic', EnableIPv6: true,
+  });
+  const { ipv4, ipv6 } = captureRestore(cfg);
+  const block = (text: string, table: string) => text.split('COMMIT\n').find((b) => b.startsWith(`* ${table}\n`))!.split('\n');
+
+  it('returns the excluded NIC first in nat and in mangle, in both families (shortCircuitExcludeInterfaces)', () => {
+    for (const text of [ipv4, ipv6]) {
+      for (const t of ['nat', 'mangle']) {
+        const rules = block(text, t).filter((l) => l.startsWith('-A') || l.startsWith('-I'));
+        expect(rules.slice(0, 2)).toEqual(['-A PREROUTING -i not-istio-nic -j RETURN', '-A OUTPUT -o not-istio-nic -j RETURN']);
+      }
+    }
+  });
+
+  it('jumps to nat ISTIO_OUTPUT_DNS only in the family that has a resolver', () => {
+    expect(block(ipv4, 'nat')).toContain('-N ISTIO_OUTPUT_DNS');
+    expect(block(ipv4, 'nat')).toContain('-A ISTIO_OUTPUT -j ISTIO_OUTPUT_DNS');
+    expect(block(ipv4, 'nat')).toContain('-A ISTIO_OUTPUT_DNS -p udp --dport 53 -d 127.0.0.53/32 -j REDIRECT --to-port 15053');
+    // No IPv6 resolver: no DNS chain in ip6tables nat, but the owner rules still exclude port 53.
+    expect(block(ipv6, 'nat').filter((l) => l.includes('ISTIO_OUTPUT_DNS'))).toEqual([]);
+    expect(block(ipv6, 'nat')).toContain('-A ISTIO_OUTPUT -o lo ! -d ::1/128 -p tcp -m multiport ! --dports 53,15008 -m owner --uid-owner 1337 -j ISTIO_IN_REDIRECT');
+  });
+
+  it('keeps the raw owner zones in both families but the raw PREROUTING jump only with a resolver (addDNSConntrackZones)', () => {
+    expect(block(ipv6, 'raw')).toEqual([
+      '* raw',
+      '-N ISTIO_OUTPUT_DNS',
+      '-A OUTPUT -j ISTIO_OUTPUT_DNS',
+      '-A ISTIO_OUTPUT_DNS -p udp --dport 53 -m owner --uid-owner 1337 -j CT --zone 1',
+      '-A ISTIO_OUTPUT_DNS -p udp --sport 15053 -m owner --uid-owner 1337 -j CT --zone 2',
+      '-A ISTIO_OUTPUT_DNS -p udp --dport 53 -m owner --gid-owner 1337 -j CT --zone 1',
+      '-A ISTIO_OUTPUT_DNS -p udp --sport 15053 -m owner --gid-owner 1337 -j CT --zone 2',
+      '',
+    ]);
+    expect(block(ipv4, 'raw')).toContain('-A PREROUTING -j ISTIO_INBOUND');
+    expect(block(ipv4, 'raw')).toContain('-A ISTIO_INBOUND -p udp --sport 53 -s 127.0.0.53/32 -j CT --zone 1');
+  });
+
+  it('writes IPv4 ranges only into the IPv4 set', () => {
+    expect(block(ipv4, 'nat').slice(-4, -1)).toEqual(['-A ISTIO_OUTPUT -d 127.0.0.1/32 -j RETURN', '-A ISTIO_OUTPUT -d 1.1.0.0/16 -j RETURN', '-A ISTIO_OUTPUT -d 9.9.0.0/16 -j ISTIO_REDIRECT']);
+    expect(block(ipv6, 'nat').at(-2)).toBe('-A ISTIO_OUTPUT -d ::1/128 -j RETURN');
+  });
+});
+
+describe('owner groups (handleCaptureByOwnerGroup)', () => {
+  const output = (cfg: IstioCaptureConfig) => captureRestore(cfg).ipv4.split('\n').filter((l) => l.startsWith('-A ISTIO_OUTPUT'));
+  it('an include list is one combined RETURN for every group not listed, before the localhost RETURN', () => {
+    expect(output(testConfig({ OwnerGroupsInclude: 'java,202' })).slice(-2)).toEqual([
+      '-A ISTIO_OUTPUT -m owner ! --gid-owner java -m owner ! --gid-owner 202 -j RETURN',
+      '-A ISTIO_OUTPUT -d 127.0.0.1/32 -j RETURN',
+    ]);
+  });
+  it('an exclude list is one RETURN per group', () => {
+    expect(output(testConfig({ OwnerGroupsExclude: '888,ftp' })).slice(-3)).toEqual([
+      '-A ISTIO_OUTPUT -m owner --gid-owner 888 -j RETURN',
+      '-A ISTIO_OUTPUT -m owner --gid-owner ftp -j RETURN',
+      '-A ISTIO_OUTPUT -d 127.0.0.1/32 -j RETURN',
+    ]);
+  });
+});
+
+describe('conformance case reader', () => {
+  it('runs an istio-iptables case that has params.yaml and expected.iptables but no flows.yaml', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'istio-case-'));
+    const cfg = testConfig({ OutboundPortsInclude: '32000,31000' });
+    writeFileSync(join(dir, 'params.yaml'), [
+      'source: {repo: istio/istio}',
+      'config:',
+      ...Object.entries(cfg).filter(([k]) => k !== 'DualStack').map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`),
+      'expected: {format: command-log}',
+      '',
+    ].join('\n'));
+    // Derived from TestIptables/outbound-ports-include: the included ports come after the localhost RETURN.
+    const golden = captureCommandLog(cfg);
+    expect(golden).toContain('-A ISTIO_OUTPUT -d 127.0.0.1/32 -j RETURN\n-A ISTIO_OUTPUT -p tcp --dport 32000 -j ISTIO_REDIRECT\n-A ISTIO_OUTPUT -p tcp --dport 31000 -j ISTIO_REDIRECT\nCOMMIT');
+    writeFileSync(join(dir, 'expected.iptables'), `${golden}\n`);
+    expect(isIstioIptablesCase(dir)).toBe(true);
+    expect(runIstioIptablesCase(dir)).toMatchObject({ ok: true });
+    writeFileSync(join(dir, 'expected.iptables'), golden.replace('--dport 31000', '--dport 31001'));
+    expect(runIstioIptablesCase(dir).ok).toBe(false);
   });
 });
