@@ -139,6 +139,16 @@ test('Egress gateway (Istio): curl’s request leaves the mesh through istio-egr
   // The mesh's view of the same request: the client's Envoy sends it to the egress gateway.
   const panel = page.getByRole('region', { name: 'Mesh requests' });
   await expect(panel.getByRole('list', { name: 'Events' })).toContainText('Envoy routes it to outbound|80|cnn|istio-egressgateway.istio-system.svc.cluster.local');
+  // The gateway's own Envoy in the Envoy panel: select its hop; its listener on 8080 (the Service's
+  // targetPort for server port 80) and the route to the ServiceEntry's cluster are what it used.
+  await app.hopOptions().filter({ hasText: '(egress gateway): GET edition.cnn.com/politics' }).first().click();
+  await page.locator('summary', { hasText: 'Envoy (istio-proxy)' }).click();
+  await expect(page.getByRole('combobox', { name: 'Pod', exact: true })).toHaveValue(/^istio-system\/istio-egressgateway-/);
+  const tabpanel = page.getByRole('tabpanel');
+  await expect(tabpanel.locator('tr[data-used]')).toContainText(/http\.8080\s*edition\.cnn\.com:80/);
+  await expect(tabpanel.locator('tr[data-used]')).toContainText('outbound|80||edition.cnn.com');
+  await page.getByRole('tab', { name: /^capture rules/ }).click();
+  await expect(tabpanel).toContainText('is an Istio gateway: its Envoy is the pod itself');
 });
 
 test('Bookinfo (Istio), a 7 s delay on ratings for jason: the page answers after 6 s without reviews; in Japanese too', async ({ page }) => {

@@ -102,6 +102,7 @@ const en = {
     none: 'This pod has no istio-proxy sidecar.',
     caption: 'istioctl proxy-config {{view}} {{pod}}',
     captureCaption: 'The iptables-restore input istio-init applies in the network namespace of {{pod}} (rules of the selected hop marked)',
+    noCapture: '{{pod}} is an Istio gateway: its Envoy is the pod itself, listening on its Gateway servers\' ports, so nothing is captured.',
     captureLabel: 'Capture rules of {{pod}}',
   },
   legacy: {
@@ -274,6 +275,7 @@ const ja: Strings = {
     none: 'この Pod には istio-proxy サイドカーがありません。',
     caption: 'istioctl proxy-config {{view}} {{pod}}',
     captureCaption: 'istio-init が {{pod}} のネットワーク名前空間で適用する iptables-restore の入力 (選択中のホップのルールに印)',
+    noCapture: '{{pod}} は Istio のゲートウェイです。Envoy がポッドそのもので、Gateway のサーバーのポートで待ち受けるため、何も捕捉されません。',
     captureLabel: '{{pod}} のキャプチャルール',
   },
   legacy: {

@@ -6,6 +6,7 @@ import { meshRuns } from '../engine/mesh/flowRuns.ts';
 import { captureRestore, sidecarCaptureConfig } from '../engine/istio/captureRules.ts';
 import { findPod, PROXY_CONFIG_VIEWS, proxyConfig, proxyConfigTable, type ConfigTable, type ProxyConfigView } from '../engine/mesh/proxyConfig.ts';
 import type { Topology } from '../engine/types.ts';
+import { isMeshProxy } from '../engine/mesh/proxyGateway.ts';
 import { layoutTopology } from '../layout/layout.ts';
 import type { EngineApi, Result } from './protocol.ts';
 
@@ -56,10 +57,11 @@ const api: EngineApi = {
     asResult(() => {
       if (!lastGood) throw new Error('no topology loaded yet');
       const pod = findPod(lastGood, podId);
-      if (!pod?.sidecar) return null;
+      if (!pod || !isMeshProxy(lastGood, pod)) return null;
       const config = proxyConfig(lastGood, pod);
       const tables = Object.fromEntries(PROXY_CONFIG_VIEWS.map((v) => [v, proxyConfigTable(config, v)])) as Record<ProxyConfigView, ConfigTable>;
-      const capture = captureRestore(sidecarCaptureConfig({ annotations: pod.sidecar.captureAnnotations, podIPs: [pod.ip] })).ipv4;
+      // An Istio gateway captures nothing: its Envoy is the pod's own process.
+      const capture = pod.sidecar ? captureRestore(sidecarCaptureConfig({ annotations: pod.sidecar.captureAnnotations, podIPs: [pod.ip] })).ipv4 : '';
       return { pod: config.pod, config, tables, capture };
     }),
 };

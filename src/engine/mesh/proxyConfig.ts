@@ -10,13 +10,15 @@
 // columns and their order).
 // Not modelled: Sidecar resources and exportTo (every object is visible everywhere, as in
 // routing.ts), headless per-endpoint listeners, UDP ports (Istio builds nothing for them), DNS
-// resolution of ServiceEntry hosts (their name is shown as the endpoint).
+// resolution on the Internet (a ServiceEntry DNS host's endpoint is routing.ts's TEST-NET-1 stand-in).
+// An Istio gateway pod's own Envoy: proxyGateway.ts.
 
 import type { PodInfo, Topology } from '../types.ts';
 import { clusters, endpoints, type ClusterRow, type EndpointRow } from './proxyClusters.ts';
 import { listeners, type ListenerRow } from './proxyListeners.ts';
 import { cmp, registry } from './proxyRegistry.ts';
 import { routes, type RouteRow } from './proxyRoutes.ts';
+import { gatewayProxyConfig, gatewaysOf } from './proxyGateway.ts';
 
 export type { ClusterRow, EndpointRow } from './proxyClusters.ts';
 export type { ListenerRow } from './proxyListeners.ts';
@@ -47,8 +49,10 @@ export function findPod(t: Topology, podRef: string): PodInfo | undefined {
   return pods.find((p) => p.id === podRef) ?? pods.find((p) => `${p.namespace}/${p.name}` === podRef);
 }
 
-/** The Envoy configuration istiod would give this pod's sidecar. */
+/** The Envoy configuration istiod would give this pod's sidecar, or the pod itself when it is an Istio gateway. */
 export function proxyConfig(t: Topology, pod: PodInfo): ProxyConfig {
+  // An Istio gateway's own Envoy (no sidecar): its Gateway servers' listeners and routes (proxyGateway.ts).
+  if (!pod.sidecar && gatewaysOf(t, pod).length) return { pod: `${pod.namespace}/${pod.name}`, ...gatewayProxyConfig(t, pod) };
   const hosts = registry(t);
   return { pod: `${pod.namespace}/${pod.name}`, listeners: listeners(t, pod, hosts), routes: routes(t, pod, hosts), clusters: clusters(t, pod, hosts), endpoints: endpoints(t, pod, hosts) };
 }

@@ -11,7 +11,7 @@
 // - pilot/pkg/networking/core/httproute.go (generateVirtualHostDomains: a host's domains).
 
 import type { PodInfo, ServiceInfo, ServicePortInfo, Topology } from '../types.ts';
-import { serviceForHost, serviceFqdn } from './routing.ts';
+import { serviceForHost, serviceFqdn, worldAddress } from './routing.ts';
 
 export type PortProtocol = 'http' | 'tcp' | 'auto';
 
@@ -105,8 +105,11 @@ export function registry(t: Topology): RegistryHost[] {
         domains: () => [host, ...se.addresses],
         endpoints: (port) => {
           if (type === 'ORIGINAL_DST') return [];
-          const eps = se.endpoints.map((e) => ({ ip: e.address, port, labels: e.labels }));
-          return eps.length || type === 'EDS' ? eps : [{ ip: host, port, labels: {} }];
+          // targetPort: where the endpoints listen. A DNS host without endpoints: the TEST-NET-1
+          // stand-in routing.ts uses for its DNS answer (podpath has no Internet).
+          const to = se.ports.find((p) => p.number === port)?.targetPort ?? port;
+          const eps = se.endpoints.map((e) => ({ ip: e.address, port: to, labels: e.labels }));
+          return eps.length || type === 'EDS' ? eps : [{ ip: host.startsWith('*') ? host : worldAddress(host), port: to, labels: {} }];
         },
       });
     }

@@ -77,7 +77,7 @@ function blockAppliesTo(b: HttpMatchInfo, pod: PodInfo, port: number): boolean {
   return true;
 }
 
-function describeDestination(t: Topology, r: HttpRouteInfo, vsNamespace: string, listenerPort: number): string {
+export function describeDestination(t: Topology, r: HttpRouteInfo, vsNamespace: string, listenerPort: number): string {
   const d = t.settings.clusterDomain;
   if (r.directResponse) return `direct response ${r.directResponse.status}`;
   if (r.redirect) return `redirect ${r.redirect.code}${r.redirect.authority ? ` to ${r.redirect.authority}` : ''}${r.redirect.uri ? ` ${r.redirect.uri}` : ''}`;

@@ -187,7 +187,7 @@ export function gatewayRoute(w: Walk, gw: PodInfo, seen: Packet, http: MeshReque
   }
   const e = d.endpoint;
   const up = tcpSegment({ srcMac: gw.mac, dstMac: dstMacFor(e.ip), src: gw.ip, dst: e.ip, sport: w.rng.int(32768, 60999), dport: e.port, flags: ['SYN'], seq: w.rng.int(0, 0xffffffff), ack: 0, mtu: w.t.settings.cni.mtu });
-  w.add(at, gw.node, { kind: 'envoy', title: `${gw.name} (${gatewayKind(gw)} gateway): ${http.method} ${http.host}${http.path} → ${d.cluster} → ${e.ip}:${e.port}`, detail: `The client's connection ends at the gateway's Envoy (it is the gateway's own listener on port ${http.port}, no capture rules: the gateway is a standalone proxy, not a sidecar). ${d.why.join(' ')} The gateway connects to ${e.podId ? 'the pod' : 'the endpoint'} itself. ${tlsFor(w, d).why}`, cite: CITE_ENVOY }, clientReq, up);
+  w.add(at, gw.node, { kind: 'envoy', title: `${gw.name} (${gatewayKind(gw)} gateway): ${http.method} ${http.host}${http.path} → ${d.cluster} → ${e.ip}:${e.port}`, detail: `The client's connection ends at the gateway's Envoy (it is the gateway's own listener 0.0.0.0_${http.port}, no capture rules: the gateway is a standalone proxy, not a sidecar), which looks the request up in route configuration "http.${http.port}". ${d.why.join(' ')} The gateway connects to ${e.podId ? 'the pod' : 'the endpoint'} itself. ${tlsFor(w, d).why}`, cite: CITE_ENVOY }, clientReq, up);
   w.mesh = { request: http, decision: d, appPacket: clientReq, tls: tlsFor(w, d) };
   return { packet: up };
 }

@@ -15,6 +15,7 @@ import type { EngineClient } from '../../worker/client.ts';
 import type { EnvoyView } from '../../worker/protocol.ts';
 import { envoyMarks, flowPod, podAt, type EnvoyMarks } from './envoyMarks.ts';
 import { RuleText } from './RuleText.tsx';
+import { isMeshProxy } from '../../engine/mesh/proxyGateway.ts';
 
 type Tab = ProxyConfigView | 'capture';
 const TABS: readonly Tab[] = ['listeners', 'routes', 'clusters', 'endpoints', 'capture'];
@@ -36,7 +37,7 @@ function EnvoyBody({ client, pod, setPod, tab, setTab }: BodyProps) {
   const hop = usePodpath((s) => s.trace?.hops[s.activeHop]);
   const [view, setView] = useState<{ pod: string; value: EnvoyView | null; error?: string } | null>(null);
   const tabRefs = useRef<Partial<Record<Tab, HTMLButtonElement | null>>>({});
-  const sidecars = useMemo(() => (topology?.nodes ?? []).flatMap((n) => n.pods).filter((p) => p.sidecar), [topology]);
+  const sidecars = useMemo(() => (topology ? topology.nodes.flatMap((n) => n.pods).filter((p) => isMeshProxy(topology, p)) : []), [topology]);
 
   useEffect(() => {
     let live = true;
@@ -106,6 +107,8 @@ function EnvoyBody({ client, pod, setPod, tab, setTab }: BodyProps) {
         {view?.error ? <p className="pp-error">{view.error}</p> : null}
         {!value ? (
           <p className="pp-muted">{view?.pod === pod ? t('envoy.none') : t('status.loading')}</p>
+        ) : tab === 'capture' && !value.capture ? (
+          <p className="pp-muted pp-envoy-caption">{t('envoy.noCapture', { pod: name })}</p>
         ) : tab === 'capture' ? (
           <>
             <p className="pp-muted pp-envoy-caption">{t('envoy.captureCaption', { pod: name })}</p>
@@ -187,7 +190,7 @@ export function EnvoyPanel({ client }: { client: EngineClient }) {
   const hopPodId = usePodpath((s) => {
     const at = s.trace?.hops[s.activeHop]?.at;
     const p = at && s.good ? podAt(s.good.snapshot.topology, at) : undefined;
-    return p?.sidecar ? p.id : undefined;
+    return p && s.good && isMeshProxy(s.good.snapshot.topology, p) ? p.id : undefined;
   });
   const fromPodId = usePodpath((s) => {
     const p = s.good ? flowPod(s.good.snapshot.topology, s.trace?.flow.from) : undefined;
@@ -202,7 +205,7 @@ export function EnvoyPanel({ client }: { client: EngineClient }) {
     if (hopPodId) setPicked(hopPodId);
   }
   if (!topology || (!hopPodId && !fromPodId)) return null;
-  const pickedStill = picked && topology.nodes.some((n) => n.pods.some((p) => p.id === picked && p.sidecar)) ? picked : '';
+  const pickedStill = picked && topology.nodes.some((n) => n.pods.some((p) => p.id === picked && isMeshProxy(topology, p))) ? picked : '';
   const pod = pickedStill || hopPodId || fromPodId!;
   return (
     <details className="pp-iptables pp-envoy" open={open} onToggle={(e) => setOpen(e.currentTarget.open)}>

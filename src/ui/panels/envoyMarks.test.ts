@@ -47,3 +47,19 @@ describe('the Envoy panel: which sidecar, and what the selected hop used', () =>
     expect(Object.values(envoyMarks(proxyConfig(t, productpage), undefined)).every((x) => x.size === 0)).toBe(true);
   });
 });
+
+describe('the Envoy panel for an Istio gateway', () => {
+  it('the egress gateway\'s hop (at the gateway pod) marks its listener, route, the ServiceEntry cluster and endpoint', async () => {
+    const { egressGatewayScenario } = await import('../../scenarios/egressGateway.ts');
+    const e = loadSnapshot(egressGatewayScenario, 1);
+    const tr = traceFlow(e.topology, e.flows[0]!, 1);
+    const gw = e.topology.nodes.flatMap((n) => n.pods).find((p) => p.labels.istio === 'egressgateway')!;
+    const cfg = proxyConfig(e.topology, gw);
+    const hop = tr.hops.find((h) => h.mechanism.kind === 'envoy' && h.at === ids.pod(gw.id))!;
+    const m = envoyMarks(cfg, hop);
+    expect([...m.listeners].map((i) => cfg.listeners[i]!.name)).toEqual(['0.0.0.0_8080']);
+    expect([...m.routes].map((i) => cfg.routes[i]!.vhost)).toEqual(['edition.cnn.com:80']);
+    expect([...m.clusters].map((i) => cfg.clusters[i]!.name)).toEqual(['outbound|80||edition.cnn.com']);
+    expect(m.endpoints.size).toBe(1);
+  });
+});

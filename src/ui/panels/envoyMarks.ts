@@ -33,7 +33,8 @@ const ENDPOINT = /\b\d{1,3}(?:\.\d{1,3}){3}:\d+\b/g;
  */
 export function envoyMarks(config: ProxyConfig, hop: Hop | undefined): EnvoyMarks {
   const marks = none();
-  if (!hop || hop.mechanism.kind !== 'envoy' || hop.at !== ids.sidecar(config.pod)) return marks;
+  // A sidecar's hops are at its istio-proxy box; an Istio gateway's at the gateway pod itself.
+  if (!hop || hop.mechanism.kind !== 'envoy' || (hop.at !== ids.sidecar(config.pod) && hop.at !== ids.pod(config.pod))) return marks;
   const text = `${hop.mechanism.title} ${hop.mechanism.detail}`;
   const clusters = new Set([...text.matchAll(CLUSTER)].map((m) => m[0].replace(/\.+$/, '')));
   const routeConfigs = new Set([...text.matchAll(/route configuration "([^"]+)"/g)].map((m) => m[1]!));
