@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { iptablesSave, ipvsSave, loadSnapshot, nftablesSave, ruleBody, traceFlow, tracePcap, tracePcapFrames } from '../engine/index.ts';
 import type { Diagnostic, FlowSpec, Hop, Trace } from '../engine/index.ts';
 import { printLoad, printRequests } from './meshRunsCli.ts';
+import { isMeshProxy } from '../engine/mesh/proxyGateway.ts';
 import { defaultScenario } from '../scenarios/default.ts';
 import { nodePortScenario } from '../scenarios/nodePort.ts';
 import { findPod, formatTable, PROXY_CONFIG_VIEWS, proxyConfig, proxyConfigTable, type ProxyConfigView } from '../engine/mesh/proxyConfig.ts';
@@ -100,9 +101,9 @@ export function main(argv: string[]): number {
   if (cmd === 'proxy-config') {
     // istioctl proxy-config <view> <pod>: the Envoy configuration istiod gives the pod's sidecar.
     const pod = values.pod ? findPod(snap.topology, values.pod) : undefined;
-    const sidecars = snap.topology.nodes.flatMap((n) => n.pods).filter((p) => p.sidecar);
-    if (!pod || !pod.sidecar) {
-      console.error(pod ? `${values.pod} has no istio-proxy sidecar (its namespace needs the label istio-injection=enabled).` : `--pod must name a pod with a sidecar: ${sidecars.map((p) => `${p.namespace}/${p.name}`).join(', ') || 'none has one'}`);
+    const sidecars = snap.topology.nodes.flatMap((n) => n.pods).filter((p) => isMeshProxy(snap.topology, p));
+    if (!pod || !isMeshProxy(snap.topology, pod)) {
+      console.error(pod ? `${values.pod} has no istio-proxy sidecar (its namespace needs the label istio-injection=enabled) and is no Istio gateway.` : `--pod must name a pod with a sidecar or an Istio gateway: ${sidecars.map((p) => `${p.namespace}/${p.name}`).join(', ') || 'none has one'}`);
       return 2;
     }
     const cfg = proxyConfig(snap.topology, pod);
