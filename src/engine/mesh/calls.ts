@@ -275,7 +275,8 @@ function attempt(ctx: Ctx, caller: Caller, req: SimRequest, startMs: number, app
   const base = { service: d.service?.name ?? d.destination.host, subset: d.subset, cluster: d.cluster, fault: d.fault, routeTimeoutMs: d.timeoutMs };
   const why = [...d.why];
   const where = `${caller.label}'s Envoy`;
-  note(ctx, startMs, `${caller.label} → ${req.host}:${req.port}${req.path}: ${where} routes it to ${d.cluster}.`);
+  // A gateway's Envoy got the request on its own listener port: the Host it routes on has no port.
+  note(ctx, startMs, `${caller.label} → ${caller.proxy.kind === 'gateway' ? req.host : `${req.host}:${req.port}`}${req.path}: ${where} routes it to ${d.cluster}.`);
 
   // 1. The fault filter.
   const delay = d.fault.delayMs ?? 0;
