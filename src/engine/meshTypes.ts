@@ -47,6 +47,14 @@ export interface HttpRouteInfo {
   source: SourceRef;
 }
 
+/** A VirtualService tcp route: L4 match (ports, subnets, source) and weighted destinations. */
+export interface TcpRouteInfo {
+  /** Empty: every connection. Blocks are ORed, conditions inside a block ANDed. */
+  match: { port?: number; destinationSubnets: string[]; sourceLabels?: Record<string, string>; sourceNamespace?: string; gateways?: string[] }[];
+  route: HttpRouteDestination[];
+  source: SourceRef;
+}
+
 export interface VirtualServiceInfo {
   namespace: string;
   name: string;
@@ -54,6 +62,7 @@ export interface VirtualServiceInfo {
   /** Empty: "mesh" (every sidecar). */
   gateways: string[];
   http: HttpRouteInfo[];
+  tcp: TcpRouteInfo[];
   exportTo: string[];
   source: SourceRef;
 }

@@ -8,6 +8,7 @@ import type { FlowSpec, PodInfo, Topology } from '../types.ts';
 import { createPrng } from '../util/prng.ts';
 import { simulateRequest, type Entry, type SimResult } from './calls.ts';
 import { DEFAULT_HOP_MS, simulateLoad, type LoadResult } from './load.ts';
+import { isTcpPort } from './routing.ts';
 
 export interface MeshRuns {
   /** The request tree; undefined when the flow touches no Envoy (no sidecar, no gateway on its way). */
@@ -39,6 +40,9 @@ export function meshRuns(t: Topology, flow: FlowSpec, seed: number): MeshRuns {
   const notes: string[] = [];
   const e = entryOf(t, flow);
   if (!e) return { notes: ['This flow starts at no pod and at no Istio ingress gateway: there is no request tree to show.'] };
+  if (e.entry.kind !== 'gateway' && isTcpPort(t, e.host, e.port, e.entry.kind === 'sidecar' ? e.entry.pod.namespace : e.entry.namespace)) {
+    return { notes: ['This flow is a TCP connection (its Service port carries TCP): Envoy relays bytes with tcp_proxy, so there are no HTTP requests, timeouts or retries to follow — the trace shows the route.'] };
+  }
   const request = { host: e.host, port: e.port, path: flow.http?.path ?? '/', method: flow.http?.method ?? 'GET', headers: flow.http?.headers ?? {}, ...(flow.http?.user ? { user: flow.http.user } : {}) };
   const hasMesh = e.entry.kind !== 'direct' || t.nodes.some((n) => n.pods.some((p) => p.sidecar));
   const timeline = hasMesh ? simulateRequest(t, e.entry, request, createPrng(seed)) : undefined;

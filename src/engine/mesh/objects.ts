@@ -2,7 +2,7 @@
 // Gateway (networking.istio.io v1, v1beta1, v1alpha3 — the same schema). Field meanings follow
 // istio/api networking/v1alpha3/virtual_service.proto, destination_rule.proto, gateway.proto.
 
-import type { DestinationRuleInfo, GatewayInfo, HttpMatchInfo, HttpRouteInfo, PeerAuthenticationInfo, ServiceEntryInfo, StringMatch, TrafficPolicyInfo, VirtualServiceInfo } from '../types.ts';
+import type { DestinationRuleInfo, GatewayInfo, HttpMatchInfo, HttpRouteInfo, PeerAuthenticationInfo, ServiceEntryInfo, StringMatch, TcpRouteInfo, TrafficPolicyInfo, VirtualServiceInfo } from '../types.ts';
 import type { DocReader, Obj, ObjectMeta } from '../model/objects.ts';
 
 export const ISTIO_NETWORKING_VERSIONS = ['networking.istio.io/v1', 'networking.istio.io/v1beta1', 'networking.istio.io/v1alpha3'];
@@ -99,6 +99,18 @@ function readRoute(r: DocReader, o: Obj, vsNamespace: string): HttpRouteInfo {
   };
 }
 
+/** A tcp route (virtual_service.proto TCPRoute / L4MatchAttributes): its destinations are read as an http route's. */
+function readTcpRoute(r: DocReader, o: Obj): TcpRouteInfo {
+  const { route, source } = readRoute(r, { route: o.route } as Obj, '');
+  const match = r.list(o, 'match').map((m) => {
+    const mo = m as Obj;
+    const port = count(mo.port);
+    const sourceLabels = r.map(mo, 'sourceLabels') ? r.strings(mo, 'sourceLabels') : undefined;
+    return { ...(port !== undefined ? { port } : {}), destinationSubnets: r.list(mo, 'destinationSubnets').map(String), ...(sourceLabels ? { sourceLabels } : {}), ...(typeof mo.sourceNamespace === 'string' ? { sourceNamespace: mo.sourceNamespace } : {}), ...(Array.isArray(mo.gateways) ? { gateways: mo.gateways.map(String) } : {}) };
+  });
+  return { match, route, source: r.at(o) ?? source };
+}
+
 export function readVirtualService(r: DocReader, meta: ObjectMeta): VirtualServiceInfo | undefined {
   const spec = r.map(meta.raw, 'spec');
   if (!spec) {
@@ -107,13 +119,14 @@ export function readVirtualService(r: DocReader, meta: ObjectMeta): VirtualServi
   }
   const hosts = r.list(spec, 'hosts').map(String);
   if (!hosts.length) r.report('PP013', 'error', 'VirtualService spec.hosts must name at least one host.', spec, 'hosts');
-  if (spec.tcp || spec.tls) r.report('PP004', 'info', 'tcp and tls routes are not modelled yet; podpath uses the http routes.', spec, spec.tcp ? 'tcp' : 'tls');
+  if (spec.tls) r.report('PP004', 'info', 'tls routes (SNI matching, TLS passthrough) are not modelled yet; podpath uses the http and tcp routes.', spec, 'tls');
   return {
     namespace: meta.namespace,
     name: meta.name,
     hosts,
     gateways: r.list(spec, 'gateways').map(String),
     http: r.list(spec, 'http').map((h) => readRoute(r, h as Obj, meta.namespace)),
+    tcp: r.list(spec, 'tcp').map((h) => readTcpRoute(r, h as Obj)),
     exportTo: r.list(spec, 'exportTo').map(String),
     source: meta.source,
   };

@@ -13,7 +13,8 @@
 
 import type { PodInfo, Topology } from '../types.ts';
 import { cmp, inboundPorts, type PortProtocol, type RegistryHost } from './proxyRegistry.ts';
-import { peerAuthMode } from './routing.ts';
+import { expandHost, peerAuthMode } from './routing.ts';
+import { virtualServiceFor } from './proxyRoutes.ts';
 
 export interface ListenerRow {
   /** The Envoy listener's name: virtualOutbound, virtualInbound, 0.0.0.0_9080, 10.96.0.5_3306 … */
@@ -41,6 +42,20 @@ function inboundChains(addr: string, protocol: PortProtocol, mode: 'STRICT' | 'P
   return all.filter((c) => (mode === 'STRICT' ? c.startsWith('Trans: tls') : mode === 'DISABLE' ? c.startsWith('Trans: raw_buffer') : true));
 }
 
+/**
+ * Where a TCP listener's tcp_proxy sends connections: the first tcp route of the host's VirtualService
+ * that takes this port (networkfilter.go buildOutboundNetworkFiltersWithWeightedClusters), else the
+ * service's own cluster.
+ */
+function tcpDestination(t: Topology, pod: PodInfo, fqdn: string, port: number): string {
+  const vs = virtualServiceFor(t, fqdn);
+  const r = vs?.tcp.find((x) => x.match.length === 0 || x.match.some((b) => (b.port === undefined || b.port === port) && (!b.sourceLabels || Object.entries(b.sourceLabels).every(([k, v]) => pod.labels[k] === v))));
+  if (!vs || !r) return `Cluster: outbound|${port}||${fqdn}`;
+  const d = t.settings.clusterDomain;
+  const names = r.route.map((x) => ({ name: `outbound|${x.port ?? port}|${x.subset ?? ''}|${expandHost(x.host, vs.namespace, d)}`, weight: x.weight }));
+  return names.length === 1 ? `Cluster: ${names[0]!.name}` : `WeightedCluster: ${names.map((x) => `${x.name} (${x.weight})`).join(', ')}`;
+}
+
 export function listeners(t: Topology, pod: PodInfo, hosts: RegistryHost[]): ListenerRow[] {
   const rows: ListenerRow[] = [];
   const httpPorts = new Set<number>();
@@ -61,7 +76,7 @@ export function listeners(t: Topology, pod: PodInfo, hosts: RegistryHost[]): Lis
       if (!h.vip) continue;
       const name = `${h.vip}_${p.port}`;
       if (p.protocol === 'auto') rows.push({ name, address: h.vip, port: p.port, match: 'App: http/1.1,h2c', destination: `Route: ${h.fqdn}:${p.port}` });
-      rows.push({ name, address: h.vip, port: p.port, match: 'ALL', destination: `Cluster: outbound|${p.port}||${h.fqdn}` });
+      rows.push({ name, address: h.vip, port: p.port, match: 'ALL', destination: tcpDestination(t, pod, h.fqdn, p.port) });
     }
   }
   // virtualOutbound: iptables sends every outbound connection here; it hands each to the listener of

@@ -10,25 +10,14 @@
 //   per host and port, typed by resolution).
 // - pilot/pkg/networking/core/httproute.go (generateVirtualHostDomains: a host's domains).
 
-import type { PodInfo, ServiceInfo, ServicePortInfo, Topology } from '../types.ts';
-import { serviceForHost, serviceFqdn, worldAddress } from './routing.ts';
+import type { PodInfo, ServiceInfo, Topology } from '../types.ts';
+import { portProtocol, serviceForHost, serviceFqdn, worldAddress, type PortProtocol } from './routing.ts';
 
-export type PortProtocol = 'http' | 'tcp' | 'auto';
+export { portProtocol, type PortProtocol };
+
 
 /** How Envoy finds a cluster's endpoints (the TYPE column of proxy-config clusters). */
 export type ClusterType = 'EDS' | 'ORIGINAL_DST' | 'STATIC' | 'STRICT_DNS' | 'LOGICAL_DNS';
-
-/**
- * A Service port's protocol as Istio reads it from the port name "<protocol>[-<suffix>]"
- * (pkg/config/protocol/instance.go Parse, pilot/pkg/serviceregistry/kube/conversion.go): HTTP-like
- * names are HTTP, other known ones TCP, an unnamed or unknown name is sniffed ("auto").
- */
-export function portProtocol(p: Pick<ServicePortInfo, 'name' | 'protocol'>): PortProtocol {
-  const prefix = p.name.split('-')[0]!.toLowerCase();
-  if (['http', 'http2', 'grpc', 'grpc-web', 'http_proxy'].includes(prefix)) return 'http';
-  if (['tcp', 'tls', 'https', 'mongo', 'mysql', 'redis', 'thrift'].includes(prefix)) return 'tcp';
-  return 'auto';
-}
 
 export const ref = (o: { name: string; namespace: string }) => `${o.name}.${o.namespace}`;
 export const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

@@ -10,9 +10,24 @@
 // (default load balancer LEAST_REQUEST); Envoy's response flags (NR no route, NC no cluster, UH no
 // healthy upstream, FI fault injected).
 
-import type { DestinationRuleInfo, EndpointInfo, GatewayInfo, ServiceEntryInfo, HttpMatchInfo, HttpRouteDestination, HttpRouteInfo, PodInfo, ServiceInfo, StringMatch, Topology, TrafficPolicyInfo, VirtualServiceInfo } from '../types.ts';
+import type { DestinationRuleInfo, ServicePortInfo, EndpointInfo, GatewayInfo, ServiceEntryInfo, HttpMatchInfo, HttpRouteDestination, HttpRouteInfo, PodInfo, ServiceInfo, StringMatch, TcpRouteInfo, Topology, TrafficPolicyInfo, VirtualServiceInfo } from '../types.ts';
 import type { Prng } from '../util/prng.ts';
 import { fnv1a32 } from '../util/hash.ts';
+import { cidrContains, parseCidr, parseIPv4 } from '../util/ipv4.ts';
+
+export type PortProtocol = 'http' | 'tcp' | 'auto';
+
+/**
+ * A Service port's protocol as Istio reads it from the port name "<protocol>[-<suffix>]"
+ * (pkg/config/protocol/instance.go Parse, pilot/pkg/serviceregistry/kube/conversion.go): HTTP-like
+ * names are HTTP, other known ones TCP, an unnamed or unknown name is sniffed ("auto").
+ */
+export function portProtocol(p: Pick<ServicePortInfo, 'name' | 'protocol'>): PortProtocol {
+  const prefix = p.name.split('-')[0]!.toLowerCase();
+  if (['http', 'http2', 'grpc', 'grpc-web', 'http_proxy'].includes(prefix)) return 'http';
+  if (['tcp', 'tls', 'https', 'mongo', 'mysql', 'redis', 'thrift'].includes(prefix)) return 'tcp';
+  return 'auto';
+}
 
 export interface MeshRequest {
   /** The Host / :authority the application used, without the port. */
@@ -22,6 +37,8 @@ export interface MeshRequest {
   method: string;
   /** Request headers, names in lower case. */
   headers: Record<string, string>;
+  /** A connection that carries no HTTP (a TCP Service port): Envoy's tcp_proxy routes it by the VirtualService's tcp routes. */
+  tcp?: boolean;
 }
 
 /** Where the request is routed: a sidecar for its pod, or a gateway proxy for its Gateway objects. */
@@ -134,6 +151,38 @@ export function policyForPort(policy: TrafficPolicyInfo | undefined, port: numbe
   return { ...policy, ...Object.fromEntries(Object.entries(pl).filter(([k, v]) => v !== undefined && k !== 'portLevel')) };
 }
 
+/**
+ * The first tcp route whose match holds for the connection (virtual_service.proto TCPRoute: match
+ * blocks ORed — port, destinationSubnets against the address dialled, sourceLabels, sourceNamespace,
+ * gateways — first route wins), with its 1-based index and match block (0: no match).
+ */
+function tcpRouteFor(t: Topology, vs: VirtualServiceInfo, req: MeshRequest, proxy: Proxy, gateway: { refMatches: (ref: string) => boolean } | undefined): { route: TcpRouteInfo; index: number; block: number } | undefined {
+  const dialled = /^\d+\.\d+\.\d+\.\d+$/.test(req.host) ? req.host : serviceForHost(t, req.host, proxy.kind === 'sidecar' ? proxy.pod.namespace : proxy.namespace)?.clusterIP;
+  for (const [i, r] of vs.tcp.entries()) {
+    if (r.match.length === 0) return { route: r, index: i + 1, block: 0 };
+    const j = r.match.findIndex((b) => {
+      if (b.port !== undefined && b.port !== req.port) return false;
+      if (b.destinationSubnets.length && !b.destinationSubnets.some((c) => { const n = parseCidr(c.includes('/') ? c : `${c}/32`); const a = dialled ? parseIPv4(dialled) : undefined; return !!n && a !== undefined && cidrContains(n, a); })) return false;
+      if (b.sourceLabels && (proxy.kind !== 'sidecar' || Object.entries(b.sourceLabels).some(([k, v]) => proxy.pod.labels[k] !== v))) return false;
+      if (b.sourceNamespace && (proxy.kind !== 'sidecar' || proxy.pod.namespace !== b.sourceNamespace)) return false;
+      if (b.gateways && !b.gateways.some((g) => (gateway ? g !== 'mesh' && gateway.refMatches(g) : g === 'mesh'))) return false;
+      return true;
+    });
+    if (j >= 0) return { route: r, index: i + 1, block: j + 1 };
+  }
+  return undefined;
+}
+
+/** Does this port of the Service the host names carry TCP only (port name tcp-*, mongo, redis …)? Then Envoy routes it by tcp routes. */
+export function isTcpPort(t: Topology, host: string, port: number, ns: string): boolean {
+  const svc = serviceForHost(t, host, ns);
+  const sp = svc?.ports.find((p) => p.port === port);
+  if (sp) return portProtocol(sp) === 'tcp';
+  const se = serviceEntryFor(t, host, port);
+  const p = se?.ports.find((x) => x.number === port);
+  return !!p && ['TCP', 'TLS', 'MONGO', 'MYSQL', 'REDIS'].includes(p.protocol);
+}
+
 /** The DestinationRule for a service host, looked up as Istio does: the client's namespace, then the service's, then any. */
 export function destinationRuleFor(t: Topology, fqdn: string, clientNs: string, svcNs: string): DestinationRuleInfo | undefined {
   const d = t.settings.clusterDomain;
@@ -209,7 +258,15 @@ export function routeRequest(t: Topology, proxy: Proxy, request: MeshRequest, rn
 
   let routeInfo: HttpRouteInfo | undefined;
   let position: { index: number; match: number } | undefined;
-  if (vs) {
+  if (vs && req.tcp) {
+    vsNs = vs.namespace;
+    const hit = tcpRouteFor(t, vs, req, proxy, gateway);
+    if (hit) {
+      routeInfo = { match: [], route: hit.route.route, source: hit.route.source };
+      position = { index: hit.index, match: hit.block };
+      why.push(`VirtualService ${vs.namespace}/${vs.name}: tcp route ${hit.index} ${hit.block ? `matches (match block ${hit.block})` : 'has no match, so it takes every connection'} — Envoy's tcp_proxy sees no HTTP, only the connection.`);
+    } else why.push(`VirtualService ${vs.namespace}/${vs.name} has no tcp route for this connection: it goes to the service's own cluster.`);
+  } else if (vs) {
     vsNs = vs.namespace;
     for (const [i, r] of vs.http.entries()) {
       if (r.match.length === 0) {
@@ -243,9 +300,9 @@ export function routeRequest(t: Topology, proxy: Proxy, request: MeshRequest, rn
     dest = routeInfo.route.find((r) => (x -= r.weight) < 0) ?? routeInfo.route[routeInfo.route.length - 1]!;
     if (routeInfo.route.length > 1) why.push(`Weighted destinations ${routeInfo.route.map((r) => `${r.subset ?? r.host} ${r.weight}`).join(' / ')}: Envoy draws one per request (this trace's seed) — ${dest.subset ?? dest.host}.`);
   } else {
-    const svc = serviceForHost(t, svcHost, proxy.kind === 'sidecar' ? proxy.pod.namespace : 'default')!;
-    dest = { host: serviceFqdn(svc, d), weight: 100 };
-    why.push(`No VirtualService for ${svcHost}: the default route sends it to the service's own cluster.`);
+    const svc = serviceForHost(t, svcHost, proxy.kind === 'sidecar' ? proxy.pod.namespace : 'default');
+    dest = { host: svc ? serviceFqdn(svc, d) : svcHost, weight: 100 };
+    if (!vs) why.push(`No VirtualService for ${svcHost}: the default route sends it to the service's own cluster.`);
   }
   const ruleNs = vs?.namespace ?? (proxy.kind === 'sidecar' ? proxy.pod.namespace : proxy.namespace);
   const destFqdn = expandHost(dest.host, ruleNs, d);

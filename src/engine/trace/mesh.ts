@@ -64,7 +64,13 @@ export function meshOutbound(w: Walk, client: PodInfo, node: NodeInfo, syn: Pack
 
   const d = routeRequest(w.t, { kind: 'sidecar', pod: client }, http, w.rng);
   const appReq = httpSegment({ srcMac: client.mac, dstMac: client.mac, src: client.ip, dst: ip(syn).dst, sport: tcp(syn).srcPort, dport: tcp(syn).dstPort, seq: (tcp(syn).seq + 1) >>> 0, ack: 1, firstLine: `${http.method} ${http.path} HTTP/1.1`, headers: [['host', `${http.host}:${http.port}`], ['user-agent', 'curl/8.5.0'], ['accept', '*/*'], ...Object.entries(http.headers)] });
-  const listener = `Envoy's virtualOutbound listener (0.0.0.0:15001) accepts the connection and hands it, by its original destination ${ip(syn).dst}:${tcp(syn).dstPort}, to the listener for port ${http.port} (0.0.0.0_${http.port}); its HTTP connection manager reads the request and looks it up in route configuration "${http.port}".`;
+  const listener = http.tcp
+    ? `Envoy's virtualOutbound listener (0.0.0.0:15001) accepts the connection and hands it, by its original destination, to the listener ${ip(syn).dst}_${tcp(syn).dstPort}: port ${http.port} carries TCP (its Service port's name says so), so its tcp_proxy filter routes the connection itself — Envoy reads no HTTP, and no http route, fault, retry or timeout applies.`
+    : `Envoy's virtualOutbound listener (0.0.0.0:15001) accepts the connection and hands it, by its original destination ${ip(syn).dst}:${tcp(syn).dstPort}, to the listener for port ${http.port} (0.0.0.0_${http.port}); its HTTP connection manager reads the request and looks it up in route configuration "${http.port}".`;
+  if (!d.ok && http.tcp) {
+    w.add(at, node.name, { kind: 'envoy', title: `istio-proxy (${client.name}): tcp_proxy has no upstream (${d.flag}) — connection closed`, detail: `${listener} ${d.why.join(' ')} With no cluster or endpoint to connect to, tcp_proxy closes the app's connection.`, cite: CITE_ENVOY }, redirected, redirected);
+    return { verdict: { kind: 'rejected', at, message: `Connection closed by ${client.name}'s sidecar (${d.flag}): ${d.why[d.why.length - 1]}` } };
+  }
   if (!d.ok || d.fault.abortStatus) {
     const status = d.ok ? d.fault.abortStatus! : d.status;
     const flag = d.ok ? 'FI' : d.flag;
@@ -76,11 +82,11 @@ export function meshOutbound(w: Walk, client: PodInfo, node: NodeInfo, syn: Pack
   const tls = tlsFor(w, d);
   const sport = w.rng.int(32768, 60999);
   const up = tcpSegment({ srcMac: client.mac, dstMac: dstMacFor(e.ip), src: client.ip, dst: e.ip, sport, dport: e.port, flags: ['SYN'], seq: w.rng.int(0, 0xffffffff), ack: 0, mtu: w.t.settings.cni.mtu });
-  w.add(at, node.name, { kind: 'envoy', title: `istio-proxy (${client.name}): ${http.method} ${http.host}:${http.port}${http.path} → ${d.cluster} → ${e.ip}:${e.port}`, detail: `${listener} ${d.why.join(' ')}${d.fault.delayMs ? ` The fault filter holds the request ${d.fault.delayMs / 1000} s before forwarding it.` : ''} Envoy now opens its own connection to ${e.ip}:${e.port} — a pod address, so kube-proxy's ClusterIP DNAT is not on this path. ${tls.why}`, cite: CITE_ENVOY }, appReq, up);
+  w.add(at, node.name, { kind: 'envoy', title: `istio-proxy (${client.name}): ${http.tcp ? `TCP ${http.host}:${http.port}` : `${http.method} ${http.host}:${http.port}${http.path}`} → ${d.cluster} → ${e.ip}:${e.port}`, detail: `${listener} ${d.why.join(' ')}${d.fault.delayMs ? ` The fault filter holds the request ${d.fault.delayMs / 1000} s before forwarding it.` : ''} Envoy now opens its own connection to ${e.ip}:${e.port} — ${e.podId ? 'a pod address' : 'the endpoint itself'}, so kube-proxy's ClusterIP DNAT is not on this path. ${tls.why}`, cite: CITE_ENVOY }, http.tcp ? redirected : appReq, up);
   if (d.mirror) w.add(at, node.name, { kind: 'envoy', title: `istio-proxy (${client.name}): mirror → ${d.mirror.cluster} (authority ${d.mirror.authority}), answer discarded`, detail: `The route's mirror policy sends a copy of the request to ${d.mirror.cluster} as well, with "-shadow" added to the authority so the copy can be told apart. Envoy does not wait for the copy and throws its response away: the client only ever sees the primary's answer.`, cite: 'istio/istio pilot/pkg/networking/core/route (mirror → request_mirror_policies); envoyproxy/envoy RouteAction.RequestMirrorPolicy' }, appReq, appReq);
   const o2 = walkPodFlow(rulesOf(w, client), { direction: 'outbound', proto: 'tcp', src: client.ip, sport, dst: e.ip, dport: e.port, uid: client.sidecar!.proxyUid, gid: client.sidecar!.proxyGid }, interfacesOf(client));
   w.add(at, node.name, { kind: 'netfilter', title: `pod ${client.name}: ${path('OUTPUT', o2.walk.steps)}: ${outcomeText(o2)} (Envoy is UID ${client.sidecar!.proxyUid})`, detail: `Envoy's own connection meets the same rules, but "-m owner --uid-owner ${client.sidecar!.proxyUid} -j RETURN" lets the proxy's traffic out uncaptured — otherwise it would loop back into itself.`, rules: o2.walk.steps, cite: CITE_CAPTURE }, up, up);
-  w.mesh = { request: http, decision: d, appPacket: appReq, tls };
+  w.mesh = { request: http, decision: d, appPacket: http.tcp ? redirected : appReq, tls };
   return { packet: up };
 }
 
@@ -123,6 +129,7 @@ export function meshExchange(w: Walk, client: PodInfo, server: PodInfo, clientAt
   const snode = server.node;
   const viaSidecar = !!server.sidecar && !!m.inboundCaptured;
   const rid = `${(fnv1a32(`${client.id}|${server.id}|${w.hops.length}`) >>> 0).toString(16).padStart(8, '0')}-${(w.rng.int(0, 0xffff)).toString(16).padStart(4, '0')}-4${(w.rng.int(0, 0xfff)).toString(16).padStart(3, '0')}-a${(w.rng.int(0, 0xfff)).toString(16).padStart(3, '0')}-${(w.rng.int(0, 0xffffffff)).toString(16).padStart(12, '0')}`;
+  if (m.request.tcp) return tcpExchange(w, client, server, clientAt, viaSidecar);
   const firstLine = (m.appPacket.headers[3] as { firstLine: string }).firstLine;
   const appHeaders = (m.appPacket.headers[3] as { headers: [string, string][] }).headers;
   const upstream = httpSegment({ srcMac: client.mac, dstMac: server.mac, src: client.ip, dst: d.endpoint.ip, sport: 40000, dport: d.endpoint.port, seq: 1, ack: 1, firstLine, headers: [...appHeaders, ['x-forwarded-proto', 'http'], ['x-request-id', rid], ['x-envoy-attempt-count', '1'], ['x-envoy-decorator-operation', `${d.service ? `${d.service.name}.${d.service.namespace}.svc.${w.t.settings.clusterDomain}` : d.destination.host}:${d.port}/*`]] });
@@ -155,6 +162,28 @@ export function meshExchange(w: Walk, client: PodInfo, server: PodInfo, clientAt
   const resp = reply(200, [['content-type', 'text/html; charset=utf-8'], ['server', 'envoy'], ['x-envoy-upstream-service-time', String(elapsed)]]);
   w.add(clientAt, cnode, { kind: 'envoy', title: `istio-proxy (${client.name}) → ${isApp ? 'app' : 'client'}: HTTP 200 from ${d.cluster}${d.fault.delayMs ? ` after the injected ${d.fault.delayMs / 1000} s delay` : ''}`, detail: `The app's response comes back${viaSidecar ? ' through both proxies' : ''}. The client's Envoy returns it on the app's original connection (the app still believes it talks to ${m.request.host}:${m.request.port}), with server: envoy and x-envoy-upstream-service-time: ${elapsed} (ms Envoy waited for the upstream${d.fault.delayMs ? ', including the fault delay' : ''}).`, cite: CITE_ENVOY }, resp, resp);
   return { ok: true, status: 200, message: `HTTP 200: ${client.name}'s sidecar routed ${m.request.method} ${m.request.host}:${m.request.port}${m.request.path} to ${d.cluster}${d.virtualService ? ` (VirtualService ${d.virtualService.namespace}/${d.virtualService.name}, route ${d.route?.index})` : ''}, endpoint ${server.name} ${d.endpoint.ip}:${d.endpoint.port}.` };
+}
+
+/** A TCP connection through both proxies: tcp_proxy relays bytes; there is no request to read or answer. */
+function tcpExchange(w: Walk, client: PodInfo, server: PodInfo, clientAt: string, viaSidecar: boolean): { ok: boolean; status: number; message: string } {
+  const m = w.mesh!;
+  const d = m.decision;
+  const data = (src: string, dst: string, sport: number, dport: number, mac: string) => tcpSegment({ srcMac: mac, dstMac: mac, src, dst, sport, dport, flags: ['PSH', 'ACK'], seq: 1, ack: 1 });
+  const upstream = data(client.ip, d.endpoint.ip, 40000, d.endpoint.port, client.mac);
+  const accept = serverAccepts(w.t, m.tls, server, viaSidecar);
+  if (!accept.ok) {
+    w.add(viaSidecar ? ids.sidecar(server.id) : ids.podEth0(server.id), server.node, { kind: viaSidecar ? 'envoy' : 'deliver', title: `${viaSidecar ? `istio-proxy (${server.name})` : server.name}: ${accept.flag === 'UC' ? 'no filter chain matches — connection closed' : 'handshake fails'}`, detail: accept.why, cite: CITE_TLS }, upstream, upstream);
+    return { ok: false, status: 0, message: `Connection closed by ${client.name}'s sidecar (${accept.flag}): its upstream connection failed — ${accept.why}` };
+  }
+  w.add(clientAt, client.node, { kind: 'envoy', title: `istio-proxy (${client.name}) → ${server.name}: the connection's bytes${m.tls.mode === 'DISABLE' ? ', in plain text' : ', inside mutual TLS'}`, detail: `tcp_proxy copies whatever the app writes onto its upstream connection to ${d.endpoint.ip}:${d.endpoint.port}, and back. ${m.tls.why}`, cite: CITE_ENVOY }, m.appPacket, upstream);
+  let toApp = upstream;
+  if (viaSidecar) {
+    toApp = data('127.0.0.6', server.ip, 41000, d.endpoint.port, server.mac);
+    w.add(ids.sidecar(server.id), server.node, { kind: 'envoy', title: `istio-proxy (${server.name}) → app: from 127.0.0.6 to ${server.ip}:${d.endpoint.port} (tcp_proxy)`, detail: `The server's Envoy ${m.tls.mode === 'ISTIO_MUTUAL' ? 'terminates the mutual TLS and ' : ''}relays the bytes to the app through cluster inbound|${d.endpoint.port}||, connecting from 127.0.0.6.`, cite: CITE_ENVOY }, upstream, toApp);
+  }
+  w.add(ids.podEth0(server.id), server.node, { kind: 'deliver', title: `${server.name} gets the connection's bytes on port ${d.endpoint.port}`, detail: viaSidecar ? 'The app sees a connection from 127.0.0.6: the sidecar, not the client.' : `The app gets the bytes straight from the client's Envoy (${client.ip}).` }, toApp, toApp);
+  w.direction = 'reply';
+  return { ok: true, status: 0, message: `TCP: ${client.name}'s sidecar proxied the connection to ${d.cluster}${d.virtualService ? ` (VirtualService ${d.virtualService.namespace}/${d.virtualService.name}, tcp route ${d.route?.index ?? '-'})` : ''}, endpoint ${server.name} ${d.endpoint.ip}:${d.endpoint.port}.` };
 }
 
 function statusText(s: number): string {

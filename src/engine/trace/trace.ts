@@ -17,7 +17,7 @@ import { CALI_MAC, CALICO_GATEWAY } from '../dataplane/calico.ts';
 import { CITE_SOCK, routerIPOf, socketConnect } from './cilium.ts';
 import { fromNode } from './nodeClient.ts';
 import { CITE_ENVOY, gatewayFor, gatewayKind, gatewayRoute, meshExchange, meshOutbound } from './mesh.ts';
-import type { MeshRequest } from '../mesh/routing.ts';
+import { isTcpPort, type MeshRequest } from '../mesh/routing.ts';
 import { isGatewayProxy, upstreamFailureBody } from '../mesh/tls.ts';
 
 /** The default external client: an address from TEST-NET-2 (RFC 5737), outside every cluster range. */
@@ -208,7 +208,7 @@ function fromPod(w: Walk, flow: FlowSpec): Start {
   if (client.sidecar) {
     // Istio: the pod's capture rules hand the connection to its Envoy, which connects upstream itself.
     const host = flow.to.slice(0, flow.to.lastIndexOf(':'));
-    const http = { host, port: res.port, method: flow.http?.method ?? 'GET', path: flow.http?.path ?? '/', headers: flow.http?.headers ?? {} };
+    const http = { host, port: res.port, method: flow.http?.method ?? 'GET', path: flow.http?.path ?? '/', headers: flow.http?.headers ?? {}, ...(isTcpPort(t, host, res.port, client.namespace) ? { tcp: true } : {}) };
     const macFor = (to: string) => (cni0 && inSubnet(node.podCIDR, to) ? (node.pods.find((x) => x.ip === to)?.mac ?? cni0.mac) : (cni0?.mac ?? (cilium ? client.hostVeth.mac : CALI_MAC)));
     const m = meshOutbound(w, client, node, syn, http, macFor);
     if ('verdict' in m) return { ok: false, verdict: m.verdict };
