@@ -11,6 +11,14 @@
 // To keep the counters to the one packet, replies are dropped before the raw table (an nftables
 // chain at priority -350: SYN-ACK, RST, ICMP; non-TCP/UDP such as MLD too), the namespaces
 // behind the interfaces drop what reaches them, and neighbours are static.
+// Each flow is measured behind a gate of its own: from before its "before" snapshot, the pod lets
+// into PREROUTING and OUTPUT only TCP/UDP packets of the flow's own connection (its sender's
+// address and port, each direction), dropping all others before conntrack and the raw table. An
+// earlier flow's connection can still emit packets (a half-open one held by a listener retransmits
+// its SYN-ACK 1 s after the SYN, and it gets out while an ESTABLISHED replay lets replies through;
+// the peer of an ESTABLISHED replay closes with a FIN), and a packet of it, or the peer's answer to
+// it (a RST to the earlier flow's port), would otherwise walk the capture rules inside a later
+// flow's window: the kernel then counts rules that flow never hit.
 // An ESTABLISHED flow (inbound TCP from a peer) is replayed as the first data segment of a
 // connection that was let through the handshake (listeners on the destination and redirect
 // ports; the capture's own transparent listener for TPROXY): the rules that segment hits.
@@ -71,12 +79,30 @@ export async function replayFlows(r: FlowReplay): Promise<{ flows: number; agree
       ...quietRules,
       'add rule inet ppk pre meta l4proto != { tcp, udp } drop',
       'add rule inet ppk in meta mark != 0 add @marks { meta mark }',
+      'add chain inet ppk gatein { type filter hook prerouting priority -400 ; }',
+      'add chain inet ppk gateout { type filter hook output priority -400 ; }',
       '',
     ].join('\n'),
     'nft',
     '-f',
     '-',
   );
+  // The flow's gate (see the top of the file): one nft transaction, so no packet sees it half made.
+  // A flow's sender address and port identify its connection within the case (the ports are
+  // 40000 + the flow's index unless flows.yaml gives one); NAT in this namespace rewrites only the
+  // destination (REDIRECT, TPROXY), so the sender side matches its packets in either hook.
+  const gate = (fam: Family, src: string, sport: number) => {
+    const ip = fam === '6' ? 'ip6' : 'ip';
+    const lines = ['flush chain inet ppk gatein', 'flush chain inet ppk gateout'];
+    for (const chain of ['gatein', 'gateout']) {
+      lines.push(
+        `add rule inet ppk ${chain} meta l4proto { tcp, udp } ${ip} saddr ${src} th sport ${sport} accept`,
+        `add rule inet ppk ${chain} meta l4proto { tcp, udp } ${ip} daddr ${src} th dport ${sport} accept`,
+        `add rule inet ppk ${chain} meta l4proto { tcp, udp } drop`,
+      );
+    }
+    inNsInput(pod, lines.join('\n') + '\n', 'nft', '-f', '-');
+  };
   const quiet = (on: boolean) => {
     inNs(pod, 'nft', 'flush', 'chain', 'inet', 'ppk', 'out');
     if (on) inNsInput(pod, quietRules.join('\n') + '\n', 'nft', '-f', '-');
@@ -171,6 +197,8 @@ export async function replayFlows(r: FlowReplay): Promise<{ flows: number; agree
     // ctstate are PodFlow's by now, the others having been skipped above.
     const podFlow: PodFlow = { ...f, proto: f.proto as PodFlow['proto'], ctstate: f.ctstate as PodFlow['ctstate'], sport };
     const engine = walkPodFlow(rulesets, podFlow, interfaces);
+    // From here on only this flow's packets reach the pod's rules.
+    gate(fam, f.src, sport);
 
     const save = fam === '6' ? 'ip6tables-save' : 'iptables-save';
     // After the packet: the counters, conntrack, the half-open connections, the marks at INPUT.
