@@ -4,11 +4,11 @@
 // circuit breakers and outlier detection). Both start where the trace starts: a pod's app behind
 // its sidecar, the ingress gateway for a client outside, or a client with no Envoy at all.
 
-import type { FlowSpec, PodInfo, Topology } from '../types.ts';
+import type { FlowSpec, Topology } from '../types.ts';
 import { createPrng } from '../util/prng.ts';
 import { simulateRequest, type Entry, type SimResult } from './calls.ts';
 import { DEFAULT_HOP_MS, simulateLoad, type LoadResult } from './load.ts';
-import { isTcpPort } from './routing.ts';
+import { gatewaysOf, isTcpPort, selects } from './routing.ts';
 
 export interface MeshRuns {
   /** The request tree; undefined when the flow touches no Envoy (no sidecar, no gateway on its way). */
@@ -30,8 +30,8 @@ function entryOf(t: Topology, flow: FlowSpec): { entry: Entry; host: string; por
   const node = t.nodes.find((n) => n.name === host || n.ip === host);
   const svc = t.services.find((s) => s.ports.some((p) => (node ? p.nodePort === port : s.loadBalancerIPs.includes(host) && p.port === port)));
   const sp = svc?.ports.find((p) => (node ? p.nodePort === port : p.port === port));
-  const gw = svc && pods.find((p: PodInfo) => p.namespace === svc.namespace && Object.keys(svc.selector).length > 0 && Object.entries(svc.selector).every(([k, v]) => p.labels[k] === v));
-  if (!svc || !sp || !gw || !t.mesh.gateways.some((g) => Object.keys(g.selector).length > 0 && Object.entries(g.selector).every(([k, v]) => gw.labels[k] === v))) return undefined;
+  const gw = svc && pods.find((p) => p.namespace === svc.namespace && selects(svc.selector, p.labels));
+  if (!svc || !sp || !gw || !gatewaysOf(t, gw.labels).length) return undefined;
   const target = typeof sp.targetPort === 'number' ? sp.targetPort : (gw.containers.flatMap((c) => c.ports).find((p) => p.name === sp.targetPort)?.containerPort ?? sp.port);
   return { entry: { kind: 'gateway', namespace: gw.namespace, labels: gw.labels }, host: flow.http?.headers.host ?? host, port: target };
 }

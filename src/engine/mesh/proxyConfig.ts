@@ -18,7 +18,8 @@ import { clusters, endpoints, type ClusterRow, type EndpointRow } from './proxyC
 import { listeners, type ListenerRow } from './proxyListeners.ts';
 import { cmp, registry } from './proxyRegistry.ts';
 import { routes, type RouteRow } from './proxyRoutes.ts';
-import { gatewayProxyConfig, gatewaysOf } from './proxyGateway.ts';
+import { gatewayProxyConfig } from './proxyGateway.ts';
+import { gatewaysOf } from './routing.ts';
 
 export type { ClusterRow, EndpointRow } from './proxyClusters.ts';
 export type { ListenerRow } from './proxyListeners.ts';
@@ -52,7 +53,7 @@ export function findPod(t: Topology, podRef: string): PodInfo | undefined {
 /** The Envoy configuration istiod would give this pod's sidecar, or the pod itself when it is an Istio gateway. */
 export function proxyConfig(t: Topology, pod: PodInfo): ProxyConfig {
   // An Istio gateway's own Envoy (no sidecar): its Gateway servers' listeners and routes (proxyGateway.ts).
-  if (!pod.sidecar && gatewaysOf(t, pod).length) return { pod: `${pod.namespace}/${pod.name}`, ...gatewayProxyConfig(t, pod) };
+  if (!pod.sidecar && gatewaysOf(t, pod.labels).length) return { pod: `${pod.namespace}/${pod.name}`, ...gatewayProxyConfig(t, pod) };
   const hosts = registry(t);
   return { pod: `${pod.namespace}/${pod.name}`, listeners: listeners(t, pod, hosts), routes: routes(t, pod, hosts), clusters: clusters(t, pod, hosts), endpoints: endpoints(t, pod, hosts) };
 }

@@ -10,27 +10,20 @@
 // (BuildHTTPRoutesForVirtualService with the gateway's names: match blocks naming other gateways or
 // another port are left out); cluster.go (gateways get the outbound clusters, no inbound ones).
 
-import type { GatewayInfo, PodInfo, Topology } from '../types.ts';
+import type { PodInfo, Topology } from '../types.ts';
 import { clusters, endpoints } from './proxyClusters.ts';
 import type { ListenerRow } from './proxyListeners.ts';
 import { ref, registry } from './proxyRegistry.ts';
 import { describeDestination, describeMatchBlock, type RouteRow } from './proxyRoutes.ts';
-import { expandHost, hostMatches } from './routing.ts';
-
-/** The Gateways whose selector picks this pod (an Istio gateway's Envoy), in text order. */
-export function gatewaysOf(t: Topology, pod: PodInfo): GatewayInfo[] {
-  return t.mesh.gateways.filter((g) => Object.keys(g.selector).length > 0 && Object.entries(g.selector).every(([k, v]) => pod.labels[k] === v));
-}
+import { expandHost, gatewayRefMatches, gatewayServicePorts, gatewaysOf, hostMatches } from './routing.ts';
 
 /** A pod with an Envoy istiod configures: a sidecar, or an Istio gateway a Gateway selects. */
-export const isMeshProxy = (t: Topology, pod: PodInfo) => !!pod.sidecar || gatewaysOf(t, pod).length > 0;
-
-const gwRef = (g: GatewayInfo) => `${g.namespace}/${g.name}`;
+export const isMeshProxy = (t: Topology, pod: PodInfo) => !!pod.sidecar || gatewaysOf(t, pod.labels).length > 0;
 
 export function gatewayProxyConfig(t: Topology, pod: PodInfo): { listeners: ListenerRow[]; routes: RouteRow[]; clusters: ReturnType<typeof clusters>; endpoints: ReturnType<typeof endpoints> } {
   const d = t.settings.clusterDomain;
-  const gws = gatewaysOf(t, pod);
-  const servicePorts = t.services.filter((s) => s.namespace === pod.namespace && Object.keys(s.selector).length > 0 && Object.entries(s.selector).every(([k, v]) => pod.labels[k] === v)).flatMap((s) => s.ports);
+  const gws = gatewaysOf(t, pod.labels);
+  const servicePorts = gatewayServicePorts(t, pod.namespace, pod.labels);
   const listenPort = (server: number) => {
     const sp = servicePorts.find((p) => p.port === server);
     return sp && typeof sp.targetPort === 'number' ? sp.targetPort : server;
@@ -50,7 +43,7 @@ export function gatewayProxyConfig(t: Topology, pod: PodInfo): { listeners: List
       if (!http) continue;
       // The VirtualServices bound to this Gateway whose hosts meet the server's hosts.
       const serverHosts = s.hosts.map((h) => expandHost(h, g.namespace, d));
-      const bound = t.mesh.virtualServices.filter((vs) => vs.gateways.some((r) => (r.includes('/') ? r : `${vs.namespace}/${r}`) === gwRef(g)));
+      const bound = t.mesh.virtualServices.filter((vs) => vs.gateways.some((r) => gatewayRefMatches(r, vs.namespace, g)));
       let any = false;
       for (const vs of bound) {
         for (const host of vs.hosts.map((h) => expandHost(h, vs.namespace, d))) {
@@ -65,7 +58,7 @@ export function gatewayProxyConfig(t: Topology, pod: PodInfo): { listeners: List
             }
             r.match.forEach((b, j) => {
               if (b.port !== undefined && b.port !== s.port) return;
-              if (b.gateways && !b.gateways.some((x) => (x.includes('/') ? x : `${vs.namespace}/${x}`) === gwRef(g))) return;
+              if (b.gateways && !b.gateways.some((x) => gatewayRefMatches(x, vs.namespace, g))) return;
               routes.push({ name: routeName, vhost, domains: [host, `${host}:${s.port}`], match: describeMatchBlock(b), destination, virtualService: ref(vs), httpRoute: { index: i + 1, match: j + 1 } });
             });
           }

@@ -190,7 +190,21 @@ export function destinationRuleFor(t: Topology, fqdn: string, clientNs: string, 
   return all.find((r) => r.namespace === clientNs) ?? all.find((r) => r.namespace === svcNs) ?? all[0];
 }
 
-function gatewayRefMatches(ref: string, vsNs: string, gw: GatewayInfo): boolean {
+/** An equality selector (a Gateway's, a Service's) picks these labels: it names at least one, and every one matches. */
+export const selects = (selector: Record<string, string>, labels: Record<string, string>) => Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels[k] === v);
+
+/** The Gateways whose selector picks a gateway workload with these labels, in text order. */
+export const gatewaysOf = (t: Topology, labels: Record<string, string>): GatewayInfo[] => t.mesh.gateways.filter((g) => selects(g.selector, labels));
+
+/**
+ * The ports of the Services of `namespace` that select a gateway workload: a Gateway server's port
+ * is one of them, and the Envoy listens on its targetPort (istio/istio pilot/pkg/networking/core/
+ * gateway.go: server ports mapped through the gateway's Services).
+ */
+export const gatewayServicePorts = (t: Topology, namespace: string, labels: Record<string, string>) => t.services.filter((x) => x.namespace === namespace && selects(x.selector, labels)).flatMap((x) => x.ports);
+
+/** Does a VirtualService's gateway reference ("name", relative to the VirtualService's namespace, or "namespace/name") name this Gateway? */
+export function gatewayRefMatches(ref: string, vsNs: string, gw: GatewayInfo): boolean {
   const [ns, name] = ref.includes('/') ? ref.split('/') : [vsNs, ref];
   return name === gw.name && ns === gw.namespace;
 }
@@ -223,9 +237,8 @@ export function routeRequest(t: Topology, proxy: Proxy, request: MeshRequest, rn
   let vsNs = '';
   let svcHost: string;
   if (proxy.kind === 'gateway') {
-    // A server's port is the gateway Service's port; the Envoy listens on its targetPort
-    // (istio/istio pilot/pkg/networking/core/gateway.go: server ports mapped through the gateway's Services).
-    const servicePorts = t.services.filter((x) => x.namespace === proxy.namespace && Object.keys(x.selector).length > 0 && Object.entries(x.selector).every(([k, v]) => proxy.labels[k] === v)).flatMap((x) => x.ports);
+    // A server's port is the gateway Service's port; the Envoy listens on its targetPort.
+    const servicePorts = gatewayServicePorts(t, proxy.namespace, proxy.labels);
     const serverPorts = new Set([req.port, ...servicePorts.filter((p) => p.targetPort === req.port).map((p) => p.port)]);
     const fits = (g: GatewayInfo) => g.servers.find((sv) => serverPorts.has(sv.port) && sv.hosts.some((h) => hostMatches(expandHost(h, g.namespace, d), req.host)));
     const gws = t.mesh.gateways.filter((g) => Object.entries(g.selector).every(([k, v]) => proxy.labels[k] === v) && fits(g));

@@ -15,7 +15,7 @@
 // "upstream connect error or disconnect/reset before headers. reset reason: …".
 
 import type { PodInfo, Topology } from '../types.ts';
-import { peerAuthMode } from './routing.ts';
+import { gatewaysOf, peerAuthMode } from './routing.ts';
 
 export type ClientTlsMode = 'DISABLE' | 'SIMPLE' | 'MUTUAL' | 'ISTIO_MUTUAL';
 
@@ -49,7 +49,7 @@ export function upstreamTls(t: Topology, ruleMode: string | undefined, server: P
 
 /** An Istio gateway's own Envoy (istio=ingressgateway / egressgateway, or a Gateway selects it): it terminates mesh mTLS itself. */
 export function isGatewayProxy(t: Topology, pod: PodInfo): boolean {
-  return pod.labels.istio === 'ingressgateway' || pod.labels.istio === 'egressgateway' || t.mesh.gateways.some((g) => Object.keys(g.selector).length > 0 && Object.entries(g.selector).every(([k, v]) => pod.labels[k] === v));
+  return pod.labels.istio === 'ingressgateway' || pod.labels.istio === 'egressgateway' || gatewaysOf(t, pod.labels).length > 0;
 }
 
 /** How the server's side takes what the client sends: ok, or how the request fails and what the client's Envoy reports. */

@@ -16,7 +16,7 @@ import type { GatewayInfo, Hop, NodeInfo, Packet, PodInfo, RuleStep, Verdict } f
 import { ids } from '../ids.ts';
 import { captureRulesets, walkPodFlow, type CaptureOutcome, type CaptureRulesets } from '../istio/captureWalk.ts';
 import { sidecarCaptureConfig } from '../istio/captureRules.ts';
-import { peerAuthMode, routeRequest, type MeshDecision, type MeshRequest } from '../mesh/routing.ts';
+import { gatewaysOf, peerAuthMode, routeRequest, type MeshDecision, type MeshRequest } from '../mesh/routing.ts';
 import { httpSegment, ip, setAddresses, tcp, tcpSegment } from '../packet/packet.ts';
 import { fnv1a32 } from '../util/hash.ts';
 import { serverAccepts, upstreamFailureBody, upstreamTls, type UpstreamTls } from '../mesh/tls.ts';
@@ -197,7 +197,7 @@ export const gatewayKind = (gw: PodInfo) => (gw.labels.istio === 'egressgateway'
 
 /** Is this pod an Istio gateway's Envoy (a Gateway object selects it)? */
 export function gatewayFor(w: Walk, pod: PodInfo): GatewayInfo | undefined {
-  return w.t.mesh.gateways.find((g) => Object.keys(g.selector).length > 0 && g.namespace !== undefined && Object.entries(g.selector).every(([k, v]) => pod.labels[k] === v));
+  return gatewaysOf(w.t, pod.labels)[0];
 }
 
 /**
