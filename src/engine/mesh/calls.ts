@@ -33,7 +33,7 @@ import type { EndpointInfo, PodInfo, Topology } from '../types.ts';
 import type { Prng } from '../util/prng.ts';
 import { behaviourFor, type AppCallInfo } from './apps.ts';
 import { DEFAULT_RETRIES, peerAuthMode, routeRequest, serviceForHost, type MeshDecision, type MeshRequest, type Proxy } from './routing.ts';
-import { isGatewayProxy, serverAccepts, upstreamTls } from './tls.ts';
+import { isGatewayProxy, routedTls, serverAccepts } from './tls.ts';
 
 /** Where the request starts: a pod's application (through its sidecar), the ingress gateway, or a client outside the mesh sending straight to a Service. */
 export type Entry =
@@ -343,7 +343,7 @@ function attempt(ctx: Ctx, caller: Caller, req: SimRequest, startMs: number, app
 /** A TLS disagreement between the caller's Envoy and the endpoint (mesh/tls.ts), or undefined when they agree. */
 function tlsMismatch(ctx: Ctx, d: Extract<MeshDecision, { ok: true }>, endpoint: EndpointInfo): { flag: 'UF' | 'UC'; why: string } | undefined {
   const pod = endpoint.podId ? ctx.pods.get(endpoint.podId) : undefined;
-  const tls = upstreamTls(ctx.t, d.trafficPolicy?.tlsMode, pod, d.destinationRule ? `${d.destinationRule.namespace}/${d.destinationRule.name}` : undefined);
+  const tls = routedTls(ctx.t, d, pod);
   const o = serverAccepts(ctx.t, tls, pod, !!pod?.sidecar);
   return o.ok ? undefined : { flag: o.flag, why: `${tls.why} ${o.why}` };
 }

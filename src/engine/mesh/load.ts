@@ -40,7 +40,7 @@ import type { Prng } from '../util/prng.ts';
 import { behaviourFor } from './apps.ts';
 import { retriable } from './calls.ts';
 import { routeRequest, type MeshDecision, type MeshRequest, type Proxy } from './routing.ts';
-import { serverAccepts, upstreamTls } from './tls.ts';
+import { routedTls, serverAccepts } from './tls.ts';
 
 export interface LoadSpec {
   /** fortio -c: connections (goroutines), each sending its share of the requests one after the other. */
@@ -335,8 +335,7 @@ export function simulateLoad(t: Topology, proxy: Proxy, request: MeshRequest, sp
     p.stats.upstream_rq_total!++;
     s.req.tries++;
     s.req.endpoint = host.key;
-    const tls = upstreamTls(t, s.d.trafficPolicy?.tlsMode, host.pod, undefined);
-    const accept = serverAccepts(t, tls, host.pod, !!host.pod?.sidecar);
+    const accept = serverAccepts(t, routedTls(t, s.d, host.pod), host.pod, !!host.pod?.sidecar);
     const b = host.pod ? behaviourFor(t, host.pod) : undefined;
     const status = accept.ok ? (b?.status ?? 200) : 503;
     const took = accept.ok ? (host.pod?.sidecar ? 4 : 2) * hop + (b?.serviceTimeMs ?? 0) : 2 * hop;

@@ -15,7 +15,7 @@
 // "upstream connect error or disconnect/reset before headers. reset reason: …".
 
 import type { PodInfo, Topology } from '../types.ts';
-import { gatewaysOf, peerAuthMode } from './routing.ts';
+import { gatewaysOf, peerAuthMode, type MeshDecision } from './routing.ts';
 
 export type ClientTlsMode = 'DISABLE' | 'SIMPLE' | 'MUTUAL' | 'ISTIO_MUTUAL';
 
@@ -45,6 +45,11 @@ export function upstreamTls(t: Topology, ruleMode: string | undefined, server: P
   if (!server?.sidecar) return { mode: 'DISABLE', auto: true, why: `Automatic mutual TLS: the endpoint ${server ? `${server.name} has no sidecar` : 'is no pod of the mesh'} (no tlsMode=istio label), so the client's Envoy sends plain text.` };
   if (peerAuthMode(t, server) === 'DISABLE') return { mode: 'DISABLE', auto: true, why: `Automatic mutual TLS: ${server.name}'s PeerAuthentication is DISABLE, so the client's Envoy sends plain text.` };
   return { mode: 'ISTIO_MUTUAL', auto: true, why: `Automatic mutual TLS: ${server.name} has a sidecar (its endpoint carries tlsMode=istio), so the client's Envoy uses mutual TLS with its Istio certificate.` };
+}
+
+/** What the client's Envoy speaks to a routed request's server: the decision's DestinationRule tls (subset and port merged in), else automatic mTLS. */
+export function routedTls(t: Topology, d: Pick<Extract<MeshDecision, { ok: true }>, 'trafficPolicy' | 'destinationRule'>, server: PodInfo | undefined): UpstreamTls {
+  return upstreamTls(t, d.trafficPolicy?.tlsMode, server, d.destinationRule ? `${d.destinationRule.namespace}/${d.destinationRule.name}` : undefined);
 }
 
 /** An Istio gateway's own Envoy (istio=ingressgateway / egressgateway, or a Gateway selects it): it terminates mesh mTLS itself. */

@@ -19,7 +19,7 @@ import { sidecarCaptureConfig } from '../istio/captureRules.ts';
 import { gatewaysOf, peerAuthMode, routeRequest, type MeshDecision, type MeshRequest } from '../mesh/routing.ts';
 import { httpSegment, ip, setAddresses, tcp, tcpSegment } from '../packet/packet.ts';
 import { fnv1a32 } from '../util/hash.ts';
-import { serverAccepts, upstreamFailureBody, upstreamTls, type UpstreamTls } from '../mesh/tls.ts';
+import { routedTls, serverAccepts, upstreamFailureBody, type TlsOutcome, type UpstreamTls } from '../mesh/tls.ts';
 import type { Walk } from './walk.ts';
 
 export const CITE_CAPTURE = 'istio/istio tools/istio-iptables/pkg/capture/run.go';
@@ -90,19 +90,18 @@ export function meshOutbound(w: Walk, client: PodInfo, node: NodeInfo, syn: Pack
   return { packet: up };
 }
 
-/**
- * A connection reaches a sidecar pod: nat PREROUTING's ISTIO_INBOUND redirects it to Envoy's
- * inbound listener (15006). Returns whether it was captured (the hop is added either way).
- */
 /** What the client's Envoy speaks to the decision's endpoint. */
 function tlsFor(w: Walk, d: Extract<MeshDecision, { ok: true }>): UpstreamTls {
-  const pod = d.endpoint.podId ? w.t.nodes.flatMap((n) => n.pods).find((p) => p.id === d.endpoint.podId) : undefined;
-  return upstreamTls(w.t, d.trafficPolicy?.tlsMode, pod, d.destinationRule ? `${d.destinationRule.namespace}/${d.destinationRule.name}` : undefined);
+  return routedTls(w.t, d, d.endpoint.podId ? w.t.nodes.flatMap((n) => n.pods).find((p) => p.id === d.endpoint.podId) : undefined);
 }
 
 /** The PeerAuthentication mode for a workload (mesh/routing.ts). */
 export const peerAuthModeOf = (w: Walk, pod: PodInfo) => peerAuthMode(w.t, pod);
 
+/**
+ * A connection reaches a sidecar pod: nat PREROUTING's ISTIO_INBOUND redirects it to Envoy's
+ * inbound listener (15006). Returns whether it was captured (the hop is added either way).
+ */
 export function meshInbound(w: Walk, node: NodeInfo, pod: PodInfo, p: Packet): boolean | Exclude<Verdict, { kind: 'delivered' }> {
   const at = ids.sidecar(pod.id);
   const o = walkPodFlow(rulesOf(w, pod), { direction: 'inbound', proto: 'tcp', src: ip(p).src, sport: tcp(p).srcPort, dst: ip(p).dst, dport: tcp(p).dstPort, iif: 'eth0' }, interfacesOf(pod));
@@ -129,7 +128,9 @@ export function meshExchange(w: Walk, client: PodInfo, server: PodInfo, clientAt
   const snode = server.node;
   const viaSidecar = !!server.sidecar && !!m.inboundCaptured;
   const rid = `${(fnv1a32(`${client.id}|${server.id}|${w.hops.length}`) >>> 0).toString(16).padStart(8, '0')}-${(w.rng.int(0, 0xffff)).toString(16).padStart(4, '0')}-4${(w.rng.int(0, 0xfff)).toString(16).padStart(3, '0')}-a${(w.rng.int(0, 0xfff)).toString(16).padStart(3, '0')}-${(w.rng.int(0, 0xffffffff)).toString(16).padStart(12, '0')}`;
-  if (m.request.tcp) return tcpExchange(w, client, server, clientAt, viaSidecar);
+  // TLS first: what the client's Envoy speaks must be what the server side accepts (mesh/tls.ts).
+  const accept = serverAccepts(w.t, m.tls, server, viaSidecar);
+  if (m.request.tcp) return tcpExchange(w, client, server, clientAt, viaSidecar, accept);
   const firstLine = (m.appPacket.headers[3] as { firstLine: string }).firstLine;
   const appHeaders = (m.appPacket.headers[3] as { headers: [string, string][] }).headers;
   const upstream = httpSegment({ srcMac: client.mac, dstMac: server.mac, src: client.ip, dst: d.endpoint.ip, sport: 40000, dport: d.endpoint.port, seq: 1, ack: 1, firstLine, headers: [...appHeaders, ['x-forwarded-proto', 'http'], ['x-request-id', rid], ['x-envoy-attempt-count', '1'], ['x-envoy-decorator-operation', `${d.service ? `${d.service.name}.${d.service.namespace}.svc.${w.t.settings.clusterDomain}` : d.destination.host}:${d.port}/*`]] });
@@ -137,15 +138,13 @@ export function meshExchange(w: Walk, client: PodInfo, server: PodInfo, clientAt
   const reply = (status: number, headers: [string, string][]) => httpSegment({ srcMac: client.mac, dstMac: client.mac, src: (m.appPacket.headers[1] as { dst: string }).dst, dst: client.ip, sport: m.request.port, dport: tcp(m.appPacket).srcPort, seq: 1, ack: 1, firstLine: `HTTP/1.1 ${status} ${statusText(status)}`, headers });
   w.direction = 'request';
 
-  // TLS first: what the client's Envoy speaks must be what the server side accepts (mesh/tls.ts).
-  const accept = serverAccepts(w.t, m.tls, server, viaSidecar);
   if (!accept.ok) {
-    const at = viaSidecar ? ids.sidecar(server.id) : ids.podEth0(server.id);
     w.add(clientAt, cnode, { kind: 'envoy', title: `istio-proxy (${client.name}) → ${server.name}: ${m.tls.mode === 'DISABLE' ? 'plain-text request' : `TLS ClientHello (${m.tls.mode})`}`, detail: `${m.tls.why} On the connection just set up it ${m.tls.mode === 'DISABLE' ? 'sends the request in plain text' : 'starts the TLS handshake'}.`, cite: CITE_TLS }, m.appPacket, m.tls.mode === 'DISABLE' ? upstream : m.appPacket);
-    w.add(at, snode, { kind: viaSidecar ? 'envoy' : 'deliver', title: `${viaSidecar ? `istio-proxy (${server.name})` : server.name}: ${accept.flag === 'UC' ? 'no filter chain matches — connection closed' : 'handshake fails'}`, detail: accept.why, cite: CITE_TLS }, upstream, upstream);
+    serverRefuses(w, server, viaSidecar, accept, upstream);
     w.direction = 'reply';
     const body = upstreamFailureBody(accept.reason, accept.flag === 'UF');
-    w.add(clientAt, cnode, { kind: 'envoy', title: `istio-proxy (${client.name}) → ${isApp ? 'app' : 'client'}: HTTP 503 (${accept.flag})`, detail: `The client's Envoy gets no response on its upstream connection and answers ${isApp ? 'the app' : 'the client'} itself: 503 with the body "${body}" (response flag ${accept.flag}).${accept.flag === 'UF' ? ' Istio\'s default retry policy retries connection failures twice; every try fails the same way.' : ''}`, cite: CITE_TLS }, reply(503, [['content-length', String(body.length)], ['content-type', 'text/plain'], ['server', 'envoy']]), reply(503, [['content-length', String(body.length)], ['content-type', 'text/plain'], ['server', 'envoy']]));
+    const local = reply(503, [['content-length', String(body.length)], ['content-type', 'text/plain'], ['server', 'envoy']]);
+    w.add(clientAt, cnode, { kind: 'envoy', title: `istio-proxy (${client.name}) → ${isApp ? 'app' : 'client'}: HTTP 503 (${accept.flag})`, detail: `The client's Envoy gets no response on its upstream connection and answers ${isApp ? 'the app' : 'the client'} itself: 503 with the body "${body}" (response flag ${accept.flag}).${accept.flag === 'UF' ? ' Istio\'s default retry policy retries connection failures twice; every try fails the same way.' : ''}`, cite: CITE_TLS }, local, local);
     return { ok: false, status: 503, message: `HTTP 503 (${accept.flag}) from ${client.name}'s ${isApp ? 'sidecar' : 'Envoy'}: ${body}. ${accept.why}` };
   }
 
@@ -164,15 +163,19 @@ export function meshExchange(w: Walk, client: PodInfo, server: PodInfo, clientAt
   return { ok: true, status: 200, message: `HTTP 200: ${client.name}'s sidecar routed ${m.request.method} ${m.request.host}:${m.request.port}${m.request.path} to ${d.cluster}${d.virtualService ? ` (VirtualService ${d.virtualService.namespace}/${d.virtualService.name}, route ${d.route?.index})` : ''}, endpoint ${server.name} ${d.endpoint.ip}:${d.endpoint.port}.` };
 }
 
+/** The server's side refuses what the client's Envoy speaks: its sidecar finds no filter chain, or the handshake fails. */
+function serverRefuses(w: Walk, server: PodInfo, viaSidecar: boolean, accept: Extract<TlsOutcome, { ok: false }>, p: Packet) {
+  w.add(viaSidecar ? ids.sidecar(server.id) : ids.podEth0(server.id), server.node, { kind: viaSidecar ? 'envoy' : 'deliver', title: `${viaSidecar ? `istio-proxy (${server.name})` : server.name}: ${accept.flag === 'UC' ? 'no filter chain matches — connection closed' : 'handshake fails'}`, detail: accept.why, cite: CITE_TLS }, p, p);
+}
+
 /** A TCP connection through both proxies: tcp_proxy relays bytes; there is no request to read or answer. */
-function tcpExchange(w: Walk, client: PodInfo, server: PodInfo, clientAt: string, viaSidecar: boolean): { ok: boolean; status: number; message: string } {
+function tcpExchange(w: Walk, client: PodInfo, server: PodInfo, clientAt: string, viaSidecar: boolean, accept: TlsOutcome): { ok: boolean; status: number; message: string } {
   const m = w.mesh!;
   const d = m.decision;
   const data = (src: string, dst: string, sport: number, dport: number, mac: string) => tcpSegment({ srcMac: mac, dstMac: mac, src, dst, sport, dport, flags: ['PSH', 'ACK'], seq: 1, ack: 1 });
   const upstream = data(client.ip, d.endpoint.ip, 40000, d.endpoint.port, client.mac);
-  const accept = serverAccepts(w.t, m.tls, server, viaSidecar);
   if (!accept.ok) {
-    w.add(viaSidecar ? ids.sidecar(server.id) : ids.podEth0(server.id), server.node, { kind: viaSidecar ? 'envoy' : 'deliver', title: `${viaSidecar ? `istio-proxy (${server.name})` : server.name}: ${accept.flag === 'UC' ? 'no filter chain matches — connection closed' : 'handshake fails'}`, detail: accept.why, cite: CITE_TLS }, upstream, upstream);
+    serverRefuses(w, server, viaSidecar, accept, upstream);
     return { ok: false, status: 0, message: `Connection closed by ${client.name}'s sidecar (${accept.flag}): its upstream connection failed — ${accept.why}` };
   }
   w.add(clientAt, client.node, { kind: 'envoy', title: `istio-proxy (${client.name}) → ${server.name}: the connection's bytes${m.tls.mode === 'DISABLE' ? ', in plain text' : ', inside mutual TLS'}`, detail: `tcp_proxy copies whatever the app writes onto its upstream connection to ${d.endpoint.ip}:${d.endpoint.port}, and back. ${m.tls.why}`, cite: CITE_ENVOY }, m.appPacket, upstream);
@@ -215,8 +218,9 @@ export function gatewayRoute(w: Walk, gw: PodInfo, seen: Packet, http: MeshReque
     return { verdict: { kind: 'rejected', at, message: `HTTP ${status} (${flag}) from the ${gatewayKind(gw)} gateway ${gw.name}: ${d.why[d.why.length - 1]}` } };
   }
   const e = d.endpoint;
+  const tls = tlsFor(w, d);
   const up = tcpSegment({ srcMac: gw.mac, dstMac: dstMacFor(e.ip), src: gw.ip, dst: e.ip, sport: w.rng.int(32768, 60999), dport: e.port, flags: ['SYN'], seq: w.rng.int(0, 0xffffffff), ack: 0, mtu: w.t.settings.cni.mtu });
-  w.add(at, gw.node, { kind: 'envoy', title: `${gw.name} (${gatewayKind(gw)} gateway): ${http.method} ${http.host}${http.path} → ${d.cluster} → ${e.ip}:${e.port}`, detail: `The client's connection ends at the gateway's Envoy (it is the gateway's own listener 0.0.0.0_${http.port}, no capture rules: the gateway is a standalone proxy, not a sidecar), which looks the request up in route configuration "http.${http.port}". ${d.why.join(' ')} The gateway connects to ${e.podId ? 'the pod' : 'the endpoint'} itself. ${tlsFor(w, d).why}`, cite: CITE_ENVOY }, clientReq, up);
-  w.mesh = { request: http, decision: d, appPacket: clientReq, tls: tlsFor(w, d) };
+  w.add(at, gw.node, { kind: 'envoy', title: `${gw.name} (${gatewayKind(gw)} gateway): ${http.method} ${http.host}${http.path} → ${d.cluster} → ${e.ip}:${e.port}`, detail: `The client's connection ends at the gateway's Envoy (it is the gateway's own listener 0.0.0.0_${http.port}, no capture rules: the gateway is a standalone proxy, not a sidecar), which looks the request up in route configuration "http.${http.port}". ${d.why.join(' ')} The gateway connects to ${e.podId ? 'the pod' : 'the endpoint'} itself. ${tls.why}`, cite: CITE_ENVOY }, clientReq, up);
+  w.mesh = { request: http, decision: d, appPacket: clientReq, tls };
   return { packet: up };
 }
