@@ -142,6 +142,9 @@ const MAX_DEPTH = 16;
 const BACKOFF_BASE_MS = 25;
 const BACKOFF_MAX_MS = 250;
 
+/** Envoy's wait before retry n+1 (0-based n): fully jittered in [0, (2^(n+1)−1)·25 ms), at most 250 ms. */
+export const retryBackoffMs = (rng: Prng, n: number) => Math.min(BACKOFF_MAX_MS, Math.floor(rng.next() * (2 ** (n + 1) - 1) * BACKOFF_BASE_MS));
+
 interface Ctx {
   t: Topology;
   rng: Prng;
@@ -326,7 +329,7 @@ function attempt(ctx: Ctx, caller: Caller, req: SimRequest, startMs: number, app
       if (tlsFail) why.push(tlsFail.why);
       return { startMs, endMs: tr.endMs, status: tr.status, flag: tr.failure ?? (tr.timeout ? 'UT' : undefined), timeout: tr.timeout === 'per-try' ? 'per-try' : undefined, envoyRetries: n, tries, why, ...base };
     }
-    const backoff = Math.min(BACKOFF_MAX_MS, Math.floor(ctx.rng.next() * (2 ** (n + 1) - 1) * BACKOFF_BASE_MS));
+    const backoff = retryBackoffMs(ctx.rng, n);
     at = tr.endMs + backoff;
     note(ctx, tr.endMs, `${where} retries (retry ${n + 1} of ${d.retries.attempts}, on ${tr.status}) after a ${backoff} ms back-off.`);
     if (at >= routeDeadline) {

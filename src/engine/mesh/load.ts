@@ -38,7 +38,7 @@
 import type { EndpointInfo, PodInfo, Topology } from '../types.ts';
 import type { Prng } from '../util/prng.ts';
 import { behaviourFor } from './apps.ts';
-import { retriable } from './calls.ts';
+import { retriable, retryBackoffMs } from './calls.ts';
 import { routeRequest, type MeshDecision, type MeshRequest, type Proxy } from './routing.ts';
 import { routedTls, serverAccepts } from './tls.ts';
 
@@ -54,8 +54,6 @@ export interface LoadSpec {
 export const DEFAULT_HOP_MS = 0.5;
 const UNLIMITED = 2 ** 32 - 1;
 const MAX_EJECTION_MS = 300_000;
-const BACKOFF_BASE_MS = 25;
-const BACKOFF_MAX_MS = 250;
 
 export interface LoadRequest {
   connection: number;
@@ -151,11 +149,12 @@ export function simulateLoad(t: Topology, proxy: Proxy, request: MeshRequest, sp
   const heap: { at: number; seq: number; run: () => void }[] = [];
   let seq = 0;
   let now = 0;
+  const earlier = (a: number, b: number) => heap[a]!.at < heap[b]!.at || (heap[a]!.at === heap[b]!.at && heap[a]!.seq < heap[b]!.seq);
   const at = (time: number, run: () => void) => {
     heap.push({ at: time, seq: seq++, run });
     for (let i = heap.length - 1; i > 0; ) {
       const p = (i - 1) >> 1;
-      if (heap[p]!.at < heap[i]!.at || (heap[p]!.at === heap[i]!.at && heap[p]!.seq < heap[i]!.seq)) break;
+      if (earlier(p, i)) break;
       [heap[p], heap[i]] = [heap[i]!, heap[p]!];
       i = p;
     }
@@ -169,9 +168,8 @@ export function simulateLoad(t: Topology, proxy: Proxy, request: MeshRequest, sp
         const l = 2 * i + 1;
         const r = l + 1;
         let m = i;
-        const less = (a: number, b: number) => heap[a]!.at < heap[b]!.at || (heap[a]!.at === heap[b]!.at && heap[a]!.seq < heap[b]!.seq);
-        if (l < heap.length && less(l, m)) m = l;
-        if (r < heap.length && less(r, m)) m = r;
+        if (l < heap.length && earlier(l, m)) m = l;
+        if (r < heap.length && earlier(r, m)) m = r;
         if (m === i) break;
         [heap[m], heap[i]] = [heap[i]!, heap[m]!];
         i = m;
@@ -363,7 +361,7 @@ export function simulateLoad(t: Topology, proxy: Proxy, request: MeshRequest, sp
       }
       p.activeRetries++;
       p.stats.upstream_rq_retry!++;
-      const backoff = Math.min(BACKOFF_MAX_MS, Math.floor(rng.next() * (2 ** (s.tryNo + 1) - 1) * BACKOFF_BASE_MS));
+      const backoff = retryBackoffMs(rng, s.tryNo);
       s.tryNo++;
       at(now + backoff, () => dispatch(s));
       return;

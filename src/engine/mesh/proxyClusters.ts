@@ -11,7 +11,7 @@
 
 import type { DestinationRuleInfo, PodInfo, Topology, TrafficPolicyInfo } from '../types.ts';
 import { cmp, inboundPorts, ref, type ClusterType, type RegistryHost } from './proxyRegistry.ts';
-import { destinationRuleFor } from './routing.ts';
+import { destinationRuleFor, mergePolicy } from './routing.ts';
 
 export interface ClusterRow {
   /** The Envoy cluster's name: outbound|9080|v2|reviews.default.svc.cluster.local, inbound|9080||, BlackHoleCluster … */
@@ -58,8 +58,7 @@ function envoyLbPolicy(simple: string | undefined): string {
 /** MergeTrafficPolicy: the subset's policy replaces the rule's field by field (here: the load balancer). */
 function mergedPolicy(dr: DestinationRuleInfo | undefined, subset?: string): TrafficPolicyInfo | undefined {
   const sub = subset ? dr?.subsets.find((s) => s.name === subset)?.trafficPolicy : undefined;
-  if (!sub) return dr?.trafficPolicy;
-  return { ...dr?.trafficPolicy, ...Object.fromEntries(Object.entries(sub).filter(([, v]) => v !== undefined)) };
+  return mergePolicy(dr?.trafficPolicy, sub);
 }
 
 export function clusters(t: Topology, pod: PodInfo, hosts: RegistryHost[]): ClusterRow[] {

@@ -144,12 +144,14 @@ function blockFails(b: HttpMatchInfo, req: MeshRequest, proxy: Proxy, gateway: {
   return undefined;
 }
 
-/** A traffic policy as it applies to one port: its portLevelSettings for the port merged over it, field by field. */
-export function policyForPort(policy: TrafficPolicyInfo | undefined, port: number): TrafficPolicyInfo | undefined {
-  const pl = policy?.portLevel?.find((x) => x.port === port)?.policy;
-  if (!pl) return policy;
-  return { ...policy, ...Object.fromEntries(Object.entries(pl).filter(([k, v]) => v !== undefined && k !== 'portLevel')) };
+/** A narrower traffic policy (a subset's, a port's) over a wider one, field by field: what it sets wins (Istio's MergeTrafficPolicy). */
+export function mergePolicy(wider: TrafficPolicyInfo | undefined, narrower: TrafficPolicyInfo | undefined): TrafficPolicyInfo | undefined {
+  if (!narrower) return wider;
+  return { ...wider, ...Object.fromEntries(Object.entries(narrower).filter(([, v]) => v !== undefined)) };
 }
+
+/** A traffic policy as it applies to one port: its portLevelSettings for the port merged over it. */
+export const policyForPort = (policy: TrafficPolicyInfo | undefined, port: number) => mergePolicy(policy, policy?.portLevel?.find((x) => x.port === port)?.policy);
 
 /**
  * The first tcp route whose match holds for the connection (virtual_service.proto TCPRoute: match
@@ -344,7 +346,7 @@ export function routeRequest(t: Topology, proxy: Proxy, request: MeshRequest, rn
     if (!subset) return { ok: false, status: 503, flag: 'NC', why: [...why, `Subset "${dest.subset}" is defined by no DestinationRule for ${destFqdn}${dr ? ` (${dr.namespace}/${dr.name} has ${dr.subsets.map((s) => s.name).join(', ') || 'none'})` : ''}: Istio builds no cluster ${cluster}, and Envoy answers 503 (NC). A subset needs a DestinationRule — and the DestinationRule a ClusterIP Service.`], virtualService: vs, cluster };
     labels = subset.labels;
     // A subset's traffic policy overrides the DestinationRule's field by field (MergeTrafficPolicy).
-    policy = { ...policy, ...Object.fromEntries(Object.entries(subset.trafficPolicy ?? {}).filter(([, v]) => v !== undefined)) };
+    policy = mergePolicy(policy, subset.trafficPolicy ?? {});
     why.push(`DestinationRule ${dr!.namespace}/${dr!.name}: subset ${subset.name} = pods with ${Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(', ') || 'any labels'}.`);
   }
   policy = policyForPort(policy, port);
