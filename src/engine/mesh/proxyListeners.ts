@@ -13,7 +13,7 @@
 
 import type { PodInfo, Topology } from '../types.ts';
 import { cmp, inboundPorts, type PortProtocol, type RegistryHost } from './proxyRegistry.ts';
-import { expandHost, peerAuthMode } from './routing.ts';
+import { expandHost, peerAuthMode, tcpRouteFor } from './routing.ts';
 import { virtualServiceFor } from './proxyRoutes.ts';
 
 export interface ListenerRow {
@@ -49,7 +49,8 @@ function inboundChains(addr: string, protocol: PortProtocol, mode: 'STRICT' | 'P
  */
 function tcpDestination(t: Topology, pod: PodInfo, fqdn: string, port: number): string {
   const vs = virtualServiceFor(t, fqdn);
-  const r = vs?.tcp.find((x) => x.match.length === 0 || x.match.some((b) => (b.port === undefined || b.port === port) && (!b.sourceLabels || Object.entries(b.sourceLabels).every(([k, v]) => pod.labels[k] === v))));
+  // The route a connection from this sidecar to the service's address takes: the trace's own choice (routing.ts).
+  const r = vs && tcpRouteFor(t, vs, { host: fqdn, port }, { kind: 'sidecar', pod }, undefined)?.route;
   if (!vs || !r) return `Cluster: outbound|${port}||${fqdn}`;
   const d = t.settings.clusterDomain;
   const names = r.route.map((x) => ({ name: `outbound|${x.port ?? port}|${x.subset ?? ''}|${expandHost(x.host, vs.namespace, d)}`, weight: x.weight }));

@@ -158,7 +158,7 @@ export const policyForPort = (policy: TrafficPolicyInfo | undefined, port: numbe
  * blocks ORed — port, destinationSubnets against the address dialled, sourceLabels, sourceNamespace,
  * gateways — first route wins), with its 1-based index and match block (0: no match).
  */
-function tcpRouteFor(t: Topology, vs: VirtualServiceInfo, req: MeshRequest, proxy: Proxy, gateway: { refMatches: (ref: string) => boolean } | undefined): { route: TcpRouteInfo; index: number; block: number } | undefined {
+export function tcpRouteFor(t: Topology, vs: VirtualServiceInfo, req: Pick<MeshRequest, 'host' | 'port'>, proxy: Proxy, gateway: { refMatches: (ref: string) => boolean } | undefined): { route: TcpRouteInfo; index: number; block: number } | undefined {
   const dialled = /^\d+\.\d+\.\d+\.\d+$/.test(req.host) ? req.host : serviceForHost(t, req.host, proxy.kind === 'sidecar' ? proxy.pod.namespace : proxy.namespace)?.clusterIP;
   for (const [i, r] of vs.tcp.entries()) {
     if (r.match.length === 0) return { route: r, index: i + 1, block: 0 };
