@@ -9,6 +9,7 @@ import { gatewayObjects } from '../mesh/gatewayInstall.ts';
 import { applyLegacy, isIstioIngress, readIstioIngress, readRouteRule, type LegacyIngress, type LegacyRouteRule } from '../mesh/legacy.ts';
 import { legacyTranslations, type LegacyTranslation } from '../mesh/legacyView.ts';
 import { readNetworkPolicy } from './networkPolicy.ts';
+import { buildFlows, readFlow, type FlowIn } from './flows.ts';
 import { ids } from '../ids.ts';
 import { flannelDefaults, flannelInterfaces, flannelNodeTables, nodeEth0 } from '../dataplane/flannel.ts';
 import { fnv1a32 } from '../util/hash.ts';
@@ -49,13 +50,6 @@ interface NodeIn {
   labels: Record<string, string>;
   taints: { key: string; value?: string; effect: string }[];
   source?: NodeInfo['source'];
-}
-
-interface FlowIn {
-  meta: ObjectMeta;
-  r: DocReader;
-  from?: string;
-  to?: string;
 }
 
 export interface BuildOptions extends Partial<ServiceOptions> {
@@ -281,11 +275,6 @@ function readNode(r: DocReader, meta: ObjectMeta): NodeIn {
   return { name: meta.name, ip, podCIDR: podCIDR && parseCidr(podCIDR) ? podCIDR : undefined, labels: meta.labels, taints, source: meta.source };
 }
 
-function readFlow(r: DocReader, meta: ObjectMeta): FlowIn {
-  const spec = r.map(meta.raw, 'spec') ?? {};
-  return { meta, r, from: r.str(spec, 'from'), to: r.str(spec, 'to') };
-}
-
 function buildNodes(nodesIn: NodeIn[], s: ClusterSettings, out: Diagnostic[]): NodeInfo[] {
   // Default: a kubeadm-like cluster of three nodes, node-1 the tainted control plane.
   const list: NodeIn[] = nodesIn.length
@@ -418,44 +407,6 @@ function placePods(podsIn: PodSpecIn[], nodes: NodeInfo[], s: ClusterSettings, o
     const start = fnv1a32(p.spread.key);
     place(p, candidates[(start + p.spread.index) % candidates.length]!, p.name);
   }
-}
-
-function buildFlows(flowsIn: FlowIn[], t: Topology): FlowSpec[] {
-  const pods = t.nodes.flatMap((n) => n.pods);
-  const flows: FlowSpec[] = [];
-  for (const f of flowsIn) {
-    const spec = f.meta.raw.spec;
-    // "external" (or "external:<IPv4>") is a client outside the cluster, beyond the node network's router.
-    const external = f.from === 'external' || (f.from?.startsWith('external:') && parseIPv4(f.from.slice('external:'.length)) !== undefined);
-    // A node's name: a process on that node (the kubelet, a curl on the host) is the client.
-    const onNode = t.nodes.some((n) => n.name === f.from);
-    if (!f.from || (!external && !onNode && !pods.some((p) => p.id === f.from))) {
-      f.r.report('PP010', 'error', f.from ? `Flow ${f.meta.name}: no pod or node "${f.from}" (write namespace/name for a pod, a node's name, or "external" for a client outside the cluster).` : `Flow ${f.meta.name} needs spec.from (namespace/pod, or "external").`, spec ?? f.meta.raw, f.from ? 'from' : undefined);
-      continue;
-    }
-    if (!f.to || !/^[^:\s]+:\d{1,5}$/.test(f.to)) {
-      f.r.report('PP010', 'error', `Flow ${f.meta.name}: spec.to must be host:port (found ${JSON.stringify(f.to ?? null)}).`, spec ?? f.meta.raw, 'to');
-      continue;
-    }
-    const req = spec && typeof spec === 'object' ? f.r.map(spec as Obj, 'request') : undefined;
-    const user = req ? f.r.str(req, 'user') : undefined;
-    const http = req ? { method: f.r.str(req, 'method') ?? 'GET', path: f.r.str(req, 'path') ?? '/', headers: Object.fromEntries(Object.entries(f.r.strings(req, 'headers')).map(([k, v]) => [k.toLowerCase(), v])), ...(user ? { user } : {}) } : undefined;
-    const loadIn = spec && typeof spec === 'object' ? f.r.map(spec as Obj, 'load') : undefined;
-    // fortio's -c and -n; bounded so a typo cannot stall the worker.
-    const load = loadIn ? { connections: f.r.int(loadIn, 'connections', 1, 256) ?? 1, requests: f.r.int(loadIn, 'requests', 1, 10_000) ?? 100 } : undefined;
-    flows.push({ name: f.meta.name, from: f.from, to: f.to, protocol: 'TCP', ...(http ? { http } : {}), ...(load ? { load } : {}), source: f.meta.source });
-  }
-  if (flows.length === 0) {
-    // Default: from the first pod that backs no Service to the first Service with endpoints.
-    const backing = new Set(t.services.flatMap((s) => s.endpoints.map((e) => e.podId)));
-    const client = pods.find((p) => !backing.has(p.id)) ?? pods[0];
-    const svc = t.services.find((s) => s.endpoints.length && s.clusterIP !== 'None') ?? t.services.find((s) => s.clusterIP !== 'None');
-    if (client && svc && svc.ports[0]) {
-      const host = svc.namespace === client.namespace ? svc.name : `${svc.name}.${svc.namespace}`;
-      flows.push({ name: `${client.name}-to-${svc.name}`, from: client.id, to: `${host}:${svc.ports[0].port}`, protocol: 'TCP' });
-    }
-  }
-  return flows;
 }
 
 function pushDefined<T>(list: T[], v: T | undefined) {
